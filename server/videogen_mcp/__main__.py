@@ -1,0 +1,3 @@
+from videogen_mcp.cli import main
+
+main()

@@ -1,0 +1,209 @@
+"""The MCP surface: tools and task resources. Thin: it validates, calls TaskService, shapes results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.server.subscriptions import InMemorySubscriptionBus
+from mcp_types import CallToolResult, Resource, TextContent, ToolAnnotations
+from pydantic import Field, ValidationError
+
+from videogen_mcp import __version__
+from videogen_mcp.config import Settings
+from videogen_mcp.errors import TaskNotFound, VideogenError
+from videogen_mcp.models import ProviderList, Task, TaskList, TaskStatus
+from videogen_mcp.notifications import LegacySubscriptions, Notifier
+from videogen_mcp.tasks.service import GenerateRequest, TaskService, open_service
+from videogen_mcp.validation import describe_validation_error
+
+INSTRUCTIONS = """\
+Generates videos from an image and a prompt with Kling models. Call generate_video; if the task it
+returns is not completed yet, call get_task with its task_id and wait_seconds (up to 900) until
+status is completed (then video_path is the local file) or failed (then error says why). Every task
+is followed in the background and is also readable as the resource task://<task_id>."""
+
+GENERATE_DESCRIPTION = """\
+Start a video generation from an image and a text prompt (Kling image-to-video) and wait for it.
+
+Pass `image` as an https:// URL, a data:image/...;base64 URI, or an absolute local file path
+(JPEG or PNG, at least 300x300 px, at most 10 MB, aspect ratio between 1:2.5 and 2.5:1), and a
+`prompt` describing the motion. Generation takes about 2-6 minutes for 5 s of video. The call waits
+up to `wait_seconds` (default 45); if the video is not ready by then it returns the task as it
+stands: call get_task(task_id, wait_seconds=...) to keep waiting. The generation is never lost when
+a call ends. Each call starts a new paid generation: do not repeat it to check on a task."""
+
+GET_DESCRIPTION = """\
+Get a video task by its task_id, optionally waiting up to `wait_seconds` (0-900) for it to finish.
+Use this after generate_video returned a task that is still queued or processing. A completed task
+has `video_path` (the local MP4) and `video_url`; a failed one has `error`."""
+
+LIST_DESCRIPTION = "List stored video tasks, newest first, optionally only those with a given status."
+PROVIDERS_DESCRIPTION = """\
+List the video providers, whether each is configured (has its API key), which one is the default,
+and the models each serves with allowed durations and prices where published."""
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+GENERATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                            open_world_hint=True)
+
+
+class VideogenServer(MCPServer):
+    """MCPServer with a dynamic resource list and readable argument errors."""
+
+    def __init__(self, state: AppState, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state = state
+
+    async def list_resources(self) -> list[Resource]:
+        tasks = self.state.service.list(limit=100) if self.state.service else []
+        return [
+            Resource(uri=t.resource_uri, name=f"task {t.task_id}", title=f"{t.status}: {t.prompt[:60]}",
+                     mime_type="application/json")
+            for t in tasks
+        ]
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(describe_validation_error(exc.__cause__)) from None
+            raise
+
+
+class AppState:
+    def __init__(self, settings: Settings, allow_local_files: bool) -> None:
+        self.settings = settings
+        self.allow_local_files = allow_local_files
+        self.service: TaskService | None = None
+
+    def require_service(self) -> TaskService:
+        if self.service is None:
+            raise ToolError("the server is still starting; try again in a moment")
+        return self.service
+
+
+def build_server(settings: Settings, *, transport: str = "stdio") -> VideogenServer:
+    state = AppState(settings, allow_local_files=transport == "stdio" or settings.allow_local_files)
+    bus = InMemorySubscriptionBus()
+    legacy = LegacySubscriptions()
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
+        notifier = Notifier(bus, legacy)
+        async with open_service(settings) as service, anyio.create_task_group() as group:
+            service.events.add_listener(notifier.task_changed)
+            group.start_soon(notifier.run)
+            state.service = service
+            try:
+                yield state
+            finally:
+                state.service = None
+                group.cancel_scope.cancel()
+
+    server = VideogenServer(state, name="videogen-mcp", version=__version__, instructions=INSTRUCTIONS,
+                            lifespan=lifespan, subscriptions=bus)
+    legacy.install(server)
+    _add_tools(server, state)
+    _add_resources(server, state)
+    return server
+
+
+def _add_tools(server: MCPServer, state: AppState) -> None:
+    @server.tool(description=PROVIDERS_DESCRIPTION, annotations=READ_ONLY)
+    def list_providers() -> ProviderList:
+        return ProviderList(providers=state.require_service().providers())
+
+    @server.tool(description=GENERATE_DESCRIPTION, annotations=GENERATES)
+    async def generate_video(
+        image: Annotated[str, Field(description="https:// URL, data:image/...;base64 URI, or absolute local path.")],
+        prompt: Annotated[str, Field(min_length=1, max_length=2500, description="What should happen in the video.")],
+        ctx: Context,
+        provider: Annotated[str | None, Field(description="wavespeed, gptproto, aimlapi or myrouter; "
+                                                          "default: the server's default provider.")] = None,
+        model: Annotated[str | None, Field(description="Canonical model id such as kling-v2.1-i2v-pro "
+                                                       "(the default); see list_providers.")] = None,
+        duration: Annotated[Literal[5, 10], Field(description="Video length in seconds: 5 or 10.")] = 5,
+        negative_prompt: Annotated[str | None, Field(max_length=2500, description="What to avoid.")] = None,
+        guidance_scale: Annotated[float | None, Field(ge=0, le=1, description="How closely to follow the "
+                                                                              "prompt, 0-1 (default 0.5).")] = None,
+        wait_seconds: Annotated[float, Field(ge=0, le=900, description="How long to wait for the video "
+                                                                       "before returning (0-900).")] = 45,
+    ) -> Annotated[CallToolResult, Task]:
+        service = state.require_service()
+        request = GenerateRequest(image, prompt, provider, model, duration, negative_prompt, guidance_scale)
+        with user_errors():
+            task = await service.generate(request, allow_local_files=state.allow_local_files)
+        task = await service.wait(task.task_id, wait_seconds, _reporter(ctx))
+        return task_result(task)
+
+    @server.tool(description=GET_DESCRIPTION, annotations=READ_ONLY)
+    async def get_task(
+        task_id: Annotated[str, Field(min_length=1, max_length=100, description="The task_id to look up.")],
+        ctx: Context,
+        wait_seconds: Annotated[float, Field(ge=0, le=900, description="Wait up to this long for the task to "
+                                                                       "finish (0-900).")] = 0,
+    ) -> Annotated[CallToolResult, Task]:
+        service = state.require_service()
+        with user_errors():
+            task = await service.wait(task_id, wait_seconds, _reporter(ctx) if wait_seconds else None)
+        return task_result(task)
+
+    @server.tool(description=LIST_DESCRIPTION, annotations=READ_ONLY)
+    def list_tasks(
+        status: Annotated[TaskStatus | None, Field(description="Only tasks with this status.")] = None,
+        limit: Annotated[int, Field(ge=1, le=200, description="How many of the newest tasks.")] = 20,
+    ) -> TaskList:
+        return TaskList(tasks=state.require_service().list(status, limit))
+
+
+def _add_resources(server: MCPServer, state: AppState) -> None:
+    @server.resource("task://{task_id}", name="task", mime_type="application/json",
+                     description="A video task as JSON; subscribe to be told of every change.")
+    def task_resource(task_id: str) -> str:
+        try:
+            return state.require_service().get(task_id).model_dump_json()
+        except TaskNotFound as exc:
+            raise ResourceNotFoundError(str(exc)) from None
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the project's errors into isError tool results carrying their sentence."""
+    try:
+        yield
+    except VideogenError as exc:
+        raise ToolError(str(exc)) from None
+
+
+def _reporter(ctx: Context) -> Any:
+    async def report(progress: float, message: str) -> None:
+        await ctx.report_progress(progress, 100, message)
+
+    return report
+
+
+def task_result(task: Task) -> CallToolResult:
+    text = f"{guidance(task)}\n{json.dumps(task.model_dump(mode='json'), indent=1)}"
+    structured = task.model_dump(mode="json")
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def guidance(task: Task) -> str:
+    if task.status == "completed":
+        where = task.video_path or task.video_url
+        note = f" Note: {task.error}" if task.error else ""
+        return f"The video is ready: {where}.{note}"
+    if task.status in ("failed", "cancelled"):
+        return f"The generation {task.status} at {task.provider}: {task.error or 'no reason given'}."
+    return (
+        f"The video is not ready yet ({task.status}, {task.progress}%). Call get_task with "
+        f'task_id="{task.task_id}" and wait_seconds=300 to wait for it; it keeps running in the background. '
+        "Do not call generate_video again for it."
+    )

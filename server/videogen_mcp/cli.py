@@ -1,0 +1,79 @@
+"""The command line: the stdio server by default, `serve` over HTTP, and generate/providers/tasks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+from videogen_mcp.config import Settings, load_settings
+from videogen_mcp.errors import VideogenError
+
+log = logging.getLogger("videogen_mcp")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        sys.exit(args.run(settings, args) or 0)
+    except VideogenError as exc:
+        print(f"videogen-mcp: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="videogen-mcp", description="MCP server for image-to-video generation.")
+    parser.set_defaults(run=_serve_stdio)
+    commands = parser.add_subparsers(title="commands")
+    serve = commands.add_parser("serve", help="serve MCP over stdio or streamable HTTP")
+    serve.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+    generate = commands.add_parser("generate", help="generate one video from a terminal")
+    generate.add_argument("--image", required=True, help="https:// URL, data URI or local path")
+    generate.add_argument("--prompt", required=True)
+    generate.add_argument("--provider")
+    generate.add_argument("--model")
+    generate.add_argument("--duration", type=int, choices=[5, 10], default=5)
+    generate.add_argument("--negative-prompt")
+    generate.add_argument("--guidance-scale", type=float)
+    generate.set_defaults(run=_command("generate"))
+    commands.add_parser("providers", help="providers and models, and which are configured").set_defaults(
+        run=_command("providers"))
+    tasks = commands.add_parser("tasks", help="the most recent tasks")
+    tasks.add_argument("--limit", type=int, default=20)
+    tasks.set_defaults(run=_command("tasks"))
+    return parser
+
+
+def _serve_stdio(settings: Settings, _args: argparse.Namespace) -> None:
+    from videogen_mcp.app import build_server
+
+    build_server(settings, transport="stdio").run()
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    if args.transport == "stdio":
+        return _serve_stdio(settings, args)
+    from videogen_mcp.http_transport import serve_http
+
+    serve_http(settings, args.host, args.port)
+
+
+def _command(name: str) -> Callable[[Settings, argparse.Namespace], Any]:
+    def run(settings: Settings, args: argparse.Namespace) -> Any:
+        from videogen_mcp import terminal
+
+        logging.getLogger().setLevel(logging.WARNING)
+        return anyio.run(getattr(terminal, name), settings, args)
+
+    return run

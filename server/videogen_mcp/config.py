@@ -1,0 +1,111 @@
+"""Settings read from environment variables; a bad value becomes one ConfigError sentence."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from videogen_mcp.errors import ConfigError
+
+PROVIDERS = ("wavespeed", "gptproto", "aimlapi", "myrouter")
+ALL_PROVIDERS = (*PROVIDERS, "local")
+
+
+def key_variable(provider: str) -> str:
+    return f"{provider.upper()}_API_KEY"
+
+
+def base_url_variable(provider: str) -> str:
+    return f"{provider.upper()}_BASE_URL"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    api_keys: Mapping[str, str] = field(default_factory=dict)
+    base_urls: Mapping[str, str] = field(default_factory=dict)
+    default_provider: str | None = None
+    download: bool = True
+    poll_interval: float | None = None
+    poll_max_interval: float | None = None
+    http_token: str | None = None
+    allow_local_files: bool = False
+
+    def configured(self, provider: str) -> bool:
+        return provider == "local" or bool(self.api_keys.get(provider))
+
+    def chosen_default(self) -> str:
+        if self.default_provider:
+            return self.default_provider
+        return next((p for p in PROVIDERS if self.configured(p)), "local")
+
+    def __repr__(self) -> str:  # never show keys or tokens
+        return f"Settings(data_dir={self.data_dir!s}, configured={[p for p in PROVIDERS if self.configured(p)]})"
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    home = Path(environ.get("HOME") or Path.home())
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / "videogen-mcp"
+    if sys.platform == "win32":
+        base = environ.get("LOCALAPPDATA") or str(home / "AppData" / "Local")
+        return Path(base) / "videogen-mcp"
+    return Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share") / "videogen-mcp"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    data_dir = env.get("VIDEOGEN_DATA_DIR", "").strip()
+    return Settings(
+        data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(env),
+        api_keys={p: env[key_variable(p)].strip() for p in PROVIDERS if env.get(key_variable(p), "").strip()},
+        base_urls={p: _base_url(env, p) for p in PROVIDERS if env.get(base_url_variable(p), "").strip()},
+        default_provider=_provider_name(env, "VIDEOGEN_DEFAULT_PROVIDER"),
+        download=_flag(env, "VIDEOGEN_DOWNLOAD", True),
+        poll_interval=_seconds(env, "VIDEOGEN_POLL_INTERVAL"),
+        poll_max_interval=_seconds(env, "VIDEOGEN_POLL_MAX_INTERVAL"),
+        http_token=env.get("VIDEOGEN_HTTP_TOKEN") or None,
+        allow_local_files=_flag(env, "VIDEOGEN_ALLOW_LOCAL_FILES", False),
+    )
+
+
+def _base_url(env: Mapping[str, str], provider: str) -> str:
+    name = base_url_variable(provider)
+    value = env[name].strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must start with http:// or https://, got {value!r}")
+    return value
+
+
+def _provider_name(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip().lower()
+    if value and value not in ALL_PROVIDERS:
+        raise ConfigError(f"{name} must be one of {', '.join(ALL_PROVIDERS)}, got {value!r}")
+    return value or None
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {value!r}")
+
+
+def _seconds(env: Mapping[str, str], name: str) -> float | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 < seconds <= 3600:
+        raise ConfigError(f"{name} must be between 0 and 3600 seconds, got {value!r}")
+    return seconds

@@ -1,0 +1,131 @@
+"""The one HTTP layer every provider shares: timeouts, retries and the mapping of errors to classes."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import httpx2
+
+from videogen_mcp.config import key_variable
+from videogen_mcp.errors import (
+    KeyRejected,
+    OutOfCredit,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    RequestRefused,
+    SubmitOutcomeUnknown,
+)
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
+#: Longest Retry-After we sleep through inside one request; longer ones go back to the caller.
+MAX_INLINE_WAIT = 10.0
+CREDIT_WORDS = re.compile(r"balance|credit|insufficient|quota|payment|billing", re.IGNORECASE)
+#: Statuses that mean the provider did not process the request, so even a submit may be retried.
+NOT_PROCESSED = {429, 503}
+RETRYABLE_READS = {429, 500, 502, 503, 504}
+
+ErrorText = Callable[[Any], str | None]
+
+
+def new_client() -> httpx2.AsyncClient:
+    """The process-wide client. It carries no credentials: each provider request adds its own."""
+    return httpx2.AsyncClient(timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": "videogen-mcp"})
+
+
+def error_for_status(
+    provider: str, status: int, message: str | None, *, retry_after: float | None = None
+) -> ProviderError:
+    """Map an HTTP (or envelope) status and the provider's own message to one clear error."""
+    said = f": {message}" if message else ""
+    if status == 401 or (status == 403 and not CREDIT_WORDS.search(message or "")):
+        return KeyRejected(f"{provider} rejected the API key (HTTP {status}{said}): check {key_variable(provider)}")
+    if status in (402, 403):
+        return OutOfCredit(f"{provider} says the account is out of credit (HTTP {status}{said}): top it up")
+    if status == 429:
+        wait = f"; retry in {retry_after:g} s" if retry_after else "; wait a minute and retry"
+        return RateLimited(f"{provider} is rate limiting requests (HTTP 429){wait}", retry_after=retry_after)
+    if status >= 500:
+        return ProviderUnavailable(f"{provider} is unavailable (HTTP {status}{said}); try again later")
+    return RequestRefused(f"{provider} refused the request (HTTP {status}){said or ''}")
+
+
+class ProviderHttp:
+    """Sends one provider's requests with retries and turns failures into ProviderErrors."""
+
+    def __init__(self, client: httpx2.AsyncClient, provider: str, error_text: ErrorText, attempts: int = 3):
+        self._client = client
+        self._provider = provider
+        self._error_text = error_text
+        self._attempts = attempts
+
+    async def send(self, request: httpx2.Request, *, idempotent: bool) -> Any:
+        """Send and return the parsed JSON body of a 2xx reply."""
+        for attempt in range(1, self._attempts + 1):
+            last = attempt == self._attempts
+            try:
+                response = await self._client.send(request)
+            except httpx2.TransportError as exc:
+                error = self._transport_error(exc, idempotent)
+                if last or not _may_retry_transport(exc, idempotent):
+                    raise error from None
+                await anyio.sleep(_backoff(attempt))
+                continue
+            if response.is_success:
+                return self._json(response)
+            error = self._http_error(response)
+            retryable = response.status_code in (RETRYABLE_READS if idempotent else NOT_PROCESSED)
+            wait = error.retry_after if error.retry_after is not None else _backoff(attempt)
+            if last or not retryable or wait > MAX_INLINE_WAIT:
+                raise error
+            log.info("%s answered HTTP %s; retrying in %.1f s", self._provider, response.status_code, wait)
+            await anyio.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _json(self, response: httpx2.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise ProviderUnavailable(
+                f"{self._provider} answered HTTP {response.status_code} with a body that is not JSON; try again later"
+            ) from None
+
+    def _http_error(self, response: httpx2.Response) -> ProviderError:
+        try:
+            message = self._error_text(response.json())
+        except ValueError:
+            message = None  # an HTML page from a gateway says nothing useful
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        return error_for_status(self._provider, response.status_code, message, retry_after=retry_after)
+
+    def _transport_error(self, exc: httpx2.TransportError, idempotent: bool) -> ProviderError:
+        kind = type(exc).__name__
+        if not idempotent and not isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
+            return SubmitOutcomeUnknown(
+                f"{self._provider} did not answer the submit request ({kind}); the job may still have been "
+                "created: check the provider's dashboard before submitting again"
+            )
+        return ProviderUnavailable(f"{self._provider} could not be reached ({kind}); try again later")
+
+
+def _may_retry_transport(exc: httpx2.TransportError, idempotent: bool) -> bool:
+    return idempotent or isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
+
+
+def _backoff(attempt: int) -> float:
+    return min(0.5 * 2 ** (attempt - 1), 4.0)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare from these providers; fall back to our own backoff

@@ -1,0 +1,122 @@
+"""Image arguments: URLs pass through; local files and data URIs are checked before any provider call."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from videogen_mcp.errors import InvalidInput
+
+MAX_BYTES = 10 * 1024 * 1024
+MIN_SIDE = 300
+MIN_ASPECT, MAX_ASPECT = 1 / 2.5, 2.5
+MIME_BY_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """Either a URL the provider fetches itself, or checked image bytes with their real type."""
+
+    url: str | None = None
+    data: bytes | None = None
+    mime: str | None = None
+    width: int = 0
+    height: int = 0
+
+    @property
+    def extension(self) -> str:
+        return ".png" if self.mime == "image/png" else ".jpg"
+
+    def data_uri(self) -> str:
+        assert self.data is not None
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+    def __repr__(self) -> str:  # never log an image payload
+        if self.url:
+            return f"ImageInput(url={self.url!r})"
+        return f"ImageInput({self.mime}, {self.width}x{self.height}, {len(self.data or b'')} bytes)"
+
+
+def load_image(ref: str, *, allow_local: bool = True) -> ImageInput:
+    """Turn the `image` argument into an ImageInput, or raise InvalidInput saying what is wrong."""
+    ref = ref.strip()
+    if not ref:
+        raise InvalidInput("image is empty: pass an https:// URL, a data:image/...;base64 URI or a local file path")
+    lowered = ref[:16].lower()
+    if lowered.startswith(("https://", "http://")):
+        return ImageInput(url=ref)
+    if lowered.startswith("data:"):
+        return check_image_bytes(_decode_data_uri(ref), "the data URI")
+    if not allow_local:
+        raise InvalidInput(
+            "local image paths are not accepted over the HTTP transport: pass an https:// URL or a "
+            "data:image/...;base64 URI (the operator can allow paths with VIDEOGEN_ALLOW_LOCAL_FILES=1)"
+        )
+    path = _local_path(ref)
+    return check_image_bytes(_read_file(path), str(path))
+
+
+def check_image_bytes(data: bytes, label: str) -> ImageInput:
+    """Check type by content, size, resolution and aspect ratio."""
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(f"image {label} is {len(data) / 1e6:.1f} MB; the limit is 10 MB")
+    fmt, width, height = _inspect(data, label)
+    if fmt not in MIME_BY_FORMAT:
+        raise InvalidInput(f"image {label} is {fmt}; only JPEG and PNG are accepted")
+    if min(width, height) < MIN_SIDE:
+        raise InvalidInput(f"image {label} is {width}x{height} px; it must be at least 300x300 px")
+    aspect = width / height
+    if not MIN_ASPECT <= aspect <= MAX_ASPECT:
+        raise InvalidInput(
+            f"image {label} is {width}x{height} px, an aspect ratio of {aspect:.2f}; "
+            "it must be between 1:2.5 (0.40) and 2.5:1 (2.50)"
+        )
+    return ImageInput(data=data, mime=MIME_BY_FORMAT[fmt], width=width, height=height)
+
+
+def _inspect(data: bytes, label: str) -> tuple[str, int, int]:
+    from PIL import Image, UnidentifiedImageError  # lazy: keeps server start-up light
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return str(img.format), img.width, img.height
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise InvalidInput(f"image {label} is not a readable image; pass a JPEG or PNG file") from None
+
+
+def _decode_data_uri(ref: str) -> bytes:
+    header, sep, payload = ref.partition(",")
+    if not sep or ";base64" not in header.lower() or not header.lower().startswith("data:image/"):
+        raise InvalidInput("image data URI must look like data:image/png;base64,<base64 data>")
+    try:
+        return base64.b64decode(payload, validate=False)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("image data URI does not contain valid base64 data") from None
+
+
+def _local_path(ref: str) -> Path:
+    if ref.lower().startswith("file://"):
+        parsed = urlparse(ref)
+        ref = unquote(parsed.path)
+    elif "://" in ref[:12]:
+        raise InvalidInput(f"image must be an https:// URL, a data URI or a local file path, got {ref[:40]!r}")
+    path = Path(ref).expanduser()
+    if not path.is_absolute():
+        raise InvalidInput(f"image path {ref!r} is relative; pass an absolute path or one starting with ~/")
+    return path
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        if not path.is_file():
+            raise InvalidInput(f"image file {path} does not exist (or is not a file)")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InvalidInput(f"image {path} is {size / 1e6:.1f} MB; the limit is 10 MB")
+        return path.read_bytes()
+    except PermissionError:
+        raise InvalidInput(f"image file {path} cannot be read: permission denied") from None

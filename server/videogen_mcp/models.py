@@ -1,0 +1,64 @@
+"""The public data shapes: the Task object and the provider/model listing."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+TaskStatus = Literal["queued", "processing", "completed", "failed", "cancelled"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+
+def resource_uri(task_id: str) -> str:
+    return f"task://{task_id}"
+
+
+class Task(BaseModel):
+    """One video generation, followed until its video is on disk."""
+
+    task_id: str = Field(description="This server's id for the task; pass it to get_task.")
+    status: TaskStatus = Field(description="queued, processing, completed, failed or cancelled.")
+    provider: str
+    model: str = Field(description="Canonical model id.")
+    provider_task_id: str | None = Field(description="The provider's own id, once it accepted the job.")
+    progress: int = Field(ge=0, le=100, description="0-100; 100 only when completed.")
+    eta_seconds: int | None = Field(description="Estimated seconds left, when known.")
+    video_url: str | None = Field(description="The provider's URL of the video (may expire).")
+    video_path: str | None = Field(description="Local file of the downloaded video.")
+    error: str | None = Field(description="Why the task failed, or a note about its download.")
+    prompt: str
+    duration: int = Field(description="Video length in seconds.")
+    created_at: str
+    updated_at: str
+    resource_uri: str = Field(description="task://<task_id>: read or subscribe to follow the task.")
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class TaskList(BaseModel):
+    tasks: list[Task]
+
+
+class ModelInfo(BaseModel):
+    id: str = Field(description="Canonical model id, the same for every provider.")
+    provider_model_id: str = Field(description="The provider's own id for the model.")
+    durations: list[int] = Field(description="Allowed video lengths in seconds.")
+    guidance_parameter: str = Field(description="The provider's name for guidance_scale.")
+    prompt_required: bool
+    price_usd: dict[str, float] | None = Field(description="Price per duration (seconds as key), if published.")
+    is_default: bool
+
+
+class ProviderInfo(BaseModel):
+    name: str
+    configured: bool
+    is_default: bool
+    models: list[ModelInfo]
+    setup: str | None = Field(description="For a provider that is not configured: the variable to set.")
+
+
+class ProviderList(BaseModel):
+    providers: list[ProviderInfo]

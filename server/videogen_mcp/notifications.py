@@ -1,0 +1,109 @@
+"""Tells MCP clients of task changes in both protocol eras.
+
+2026-07-28 clients listen with `subscriptions/listen`, served by the SDK's subscription bus.
+2025-11-25 clients use `resources/subscribe`, which MCPServer (mcp 2.3) has no public hook for: the
+glue below registers it on the low-level server. It is the one place that touches private SDK API.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server.lowlevel.server import NotificationOptions
+from mcp.server.mcpserver import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus, ResourcesListChanged, ResourceUpdated
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from videogen_mcp.models import resource_uri
+
+log = logging.getLogger(__name__)
+
+
+class LegacySubscriptions:
+    """`resources/subscribe` for 2025-11-25 sessions, and `list_changed` to every session seen."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[int, Any] = {}  # connection id -> a session that can notify it
+        self._subscribed: dict[str, set[int]] = {}
+
+    def install(self, server: MCPServer) -> None:
+        low = server._lowlevel_server
+        low.add_request_handler("resources/subscribe", types.SubscribeRequestParams, self._subscribe)
+        low.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams, self._unsubscribe)
+        low.middleware.append(self._remember)
+        original = low.create_initialization_options
+
+        def widened(notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any) -> Any:
+            options = notification_options or NotificationOptions(resources_changed=True)
+            return original(options, *args, **kwargs)
+
+        low.create_initialization_options = widened  # type: ignore[method-assign]
+
+    async def _remember(self, ctx: Any, call_next: Any) -> Any:
+        session = getattr(ctx, "session", None)
+        if session is not None and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            self._sessions.setdefault(_key(session), session)
+        return await call_next(ctx)
+
+    async def _subscribe(self, ctx: Any, params: types.SubscribeRequestParams) -> types.EmptyResult:
+        self._sessions[_key(ctx.session)] = ctx.session
+        self._subscribed.setdefault(str(params.uri), set()).add(_key(ctx.session))
+        return types.EmptyResult()
+
+    async def _unsubscribe(self, ctx: Any, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
+        self._subscribed.get(str(params.uri), set()).discard(_key(ctx.session))
+        return types.EmptyResult()
+
+    async def updated(self, uri: str) -> None:
+        for key in list(self._subscribed.get(uri, ())):
+            await self._send(key, lambda s: s.send_resource_updated(uri))
+
+    async def list_changed(self) -> None:
+        for key in list(self._sessions):
+            await self._send(key, lambda s: s.send_resource_list_changed())
+
+    async def _send(self, key: int, send: Any) -> None:
+        session = self._sessions.get(key)
+        if session is None:
+            return
+        try:
+            await send(session)
+        except Exception:  # the client went away: forget it
+            self._sessions.pop(key, None)
+            for keys in self._subscribed.values():
+                keys.discard(key)
+
+
+def _key(session: Any) -> int:
+    return id(getattr(session, "_connection", session))
+
+
+class Notifier:
+    """Queues task changes from the poller and delivers them, so a slow client never stalls polling."""
+
+    def __init__(self, bus: InMemorySubscriptionBus, legacy: LegacySubscriptions) -> None:
+        self._bus = bus
+        self._legacy = legacy
+        self._send, self._receive = anyio.create_memory_object_stream[tuple[str, bool]](math.inf)
+
+    async def task_changed(self, task_id: str, created: bool) -> None:
+        self._send.send_nowait((task_id, created))
+
+    async def run(self) -> None:
+        async for task_id, created in self._receive:
+            try:
+                await self._deliver(task_id, created)
+            except Exception:
+                log.exception("could not deliver a change notification")
+
+    async def _deliver(self, task_id: str, created: bool) -> None:
+        uri = resource_uri(task_id)
+        if created:
+            await self._bus.publish(ResourcesListChanged())
+            await self._legacy.list_changed()
+        await self._bus.publish(ResourceUpdated(uri=uri))
+        await self._legacy.updated(uri)

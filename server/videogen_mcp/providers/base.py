@@ -1,0 +1,119 @@
+"""What every provider adapter is: pure translation between our request and one provider's wire format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httpx2
+
+from videogen_mcp.catalog import Offering
+from videogen_mcp.errors import ProviderUnavailable
+from videogen_mcp.http import ProviderHttp
+from videogen_mcp.images import ImageInput
+from videogen_mcp.models import TaskStatus
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    offering: Offering
+    prompt: str
+    duration: int
+    negative_prompt: str | None = None
+    guidance_scale: float | None = None
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One poll reply, translated. `status` is None when the provider's status string is unknown."""
+
+    status: TaskStatus | None
+    raw_status: str
+    progress: int | None = None
+    eta_seconds: int | None = None
+    video_url: str | None = None
+    error: str | None = None
+
+
+class Adapter:
+    """Base of the provider adapters. Subclasses translate; ProviderHttp sends."""
+
+    name: ClassVar[str]
+    default_base_url: ClassVar[str]
+    #: Shortest sensible gap between two polls of one task, per the provider's guidance.
+    poll_interval: ClassVar[float] = 3.0
+    #: True when poll replies carry a real percentage; otherwise progress is estimated from time.
+    reports_progress: ClassVar[bool] = False
+
+    def __init__(self, api_key: str, base_url: str | None, client: httpx2.AsyncClient) -> None:
+        self._api_key = api_key
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        self.http = ProviderHttp(client, self.name, self.error_text)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx2.Request:
+        headers = {**self.auth_headers(), **kwargs.pop("headers", {})}
+        return httpx2.Request(method, self.url(path), headers=headers, **kwargs)
+
+    async def image_reference(self, image: ImageInput) -> str:
+        """What goes in the request's image field: the URL, or a data URI of the checked bytes."""
+        return image.url or image.data_uri()
+
+    async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
+        """Submit the job; returns the provider's task id."""
+        reply = await self.http.send(self.submit_request(req, await self.image_reference(image)), idempotent=False)
+        return self.parse_submit(reply)
+
+    async def poll(self, provider_task_id: str) -> PollResult:
+        return self.parse_poll(await self.http.send(self.poll_request(provider_task_id), idempotent=True))
+
+    # Translation, one provider each.
+    def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
+        raise NotImplementedError
+
+    def parse_submit(self, body: Any) -> str:
+        raise NotImplementedError
+
+    def poll_request(self, provider_task_id: str) -> httpx2.Request:
+        raise NotImplementedError
+
+    def parse_poll(self, body: Any) -> PollResult:
+        raise NotImplementedError
+
+    def error_text(self, body: Any) -> str | None:
+        """The provider's own message in an error body, if it has one."""
+        raise NotImplementedError
+
+    def unexpected(self, what: str) -> ProviderUnavailable:
+        return ProviderUnavailable(f"{self.name} sent an unexpected reply ({what}); try again later")
+
+
+def optional_fields(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def dig(body: Any, *keys: str | int) -> Any:
+    """body[k1][k2]... or None when any step is missing or of the wrong type."""
+    for key in keys:
+        if isinstance(key, int):
+            if not isinstance(body, list) or len(body) <= key:
+                return None
+        elif not isinstance(body, dict):
+            return None
+        body = body[key] if isinstance(key, int) else body.get(key)
+    return body
+
+
+def as_int(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,58 @@
+"""Downloads finished videos to DATA_DIR/videos/<task_id>.mp4: a temporary name first, then a rename."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from pathlib import Path
+
+import anyio
+import httpx2
+
+log = logging.getLogger(__name__)
+
+
+class DownloadFailed(Exception):
+    pass
+
+
+class Downloader:
+    """Fetches with the shared client, which carries no provider key: the URL may be a third party's CDN."""
+
+    def __init__(self, client: httpx2.AsyncClient, videos_dir: Path, attempts: int = 3) -> None:
+        self._client = client
+        self._dir = videos_dir
+        self._attempts = attempts
+
+    async def fetch(self, url: str, task_id: str) -> Path:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return await self._fetch_once(url, self._dir / f"{task_id}.mp4")
+            except (httpx2.HTTPError, OSError) as exc:
+                reason = _reason(exc)
+                log.warning("download of task %s failed (attempt %d): %s", task_id, attempt, reason)
+                if attempt == self._attempts:
+                    raise DownloadFailed(reason) from None
+                await anyio.sleep(attempt)
+        raise AssertionError("unreachable")
+
+    async def _fetch_once(self, url: str, dest: Path) -> Path:
+        part = dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:8]}.part")
+        try:
+            async with self._client.stream("GET", url) as response:
+                response.raise_for_status()
+                async with await anyio.open_file(part, "wb") as out:
+                    async for chunk in response.aiter_bytes(1 << 16):
+                        await out.write(chunk)
+            os.replace(part, dest)
+            return dest
+        finally:
+            part.unlink(missing_ok=True)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, httpx2.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return type(exc).__name__

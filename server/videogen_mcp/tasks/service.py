@@ -1,0 +1,207 @@
+"""TaskService: submit, get, wait and list tasks; the one entry point for the MCP layer and the CLI."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+
+from videogen_mcp import catalog
+from videogen_mcp.config import ALL_PROVIDERS, PROVIDERS, Settings, key_variable
+from videogen_mcp.errors import InvalidInput, TaskNotFound
+from videogen_mcp.http import new_client
+from videogen_mcp.images import ImageInput, load_image
+from videogen_mcp.models import ModelInfo, ProviderInfo, Task, resource_uri
+from videogen_mcp.providers import ADAPTERS, Adapter, SubmitRequest, build_adapters
+from videogen_mcp.tasks.downloader import Downloader
+from videogen_mcp.tasks.events import TaskEvents
+from videogen_mcp.tasks.poller import Poller, Submission
+from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.timing import (
+    PollSchedule,
+    describe,
+    elapsed_seconds,
+    estimated_eta,
+    estimated_progress,
+    now_iso,
+)
+
+DEFAULT_MAX_GAP = 15.0
+#: How often a waiting call with a progress token re-estimates progress between task changes.
+PROGRESS_TICK = 1.0
+
+ProgressReport = Callable[[float, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    image: str
+    prompt: str
+    provider: str | None = None
+    model: str | None = None
+    duration: int = 5
+    negative_prompt: str | None = None
+    guidance_scale: float | None = None
+
+
+class TaskService:
+    def __init__(self, settings: Settings, store: TaskStore, events: TaskEvents, adapters: dict[str, Adapter],
+                 poller: Poller) -> None:
+        self.settings = settings
+        self.events = events
+        self._store = store
+        self._adapters = adapters
+        self._poller = poller
+
+    # -- providers ---------------------------------------------------------------------------
+    def providers(self) -> list[ProviderInfo]:
+        default = self.settings.chosen_default()
+        return [self._provider_info(name, default) for name in PROVIDERS]
+
+    def _provider_info(self, name: str, default: str) -> ProviderInfo:
+        models = [
+            ModelInfo(
+                id=o.model.id,
+                provider_model_id=o.provider_model_id + (f" (mode {o.mode})" if o.mode else ""),
+                durations=list(o.model.durations),
+                guidance_parameter=o.guidance_parameter,
+                prompt_required=o.prompt_required,
+                price_usd={str(d): p for d, p in o.prices_usd.items()} or None,
+                is_default=o.model.id == catalog.DEFAULT_MODEL,
+            )
+            for o in catalog.offerings(name)
+        ]
+        configured = self.settings.configured(name)
+        setup = None if configured else f"set {key_variable(name)} to your {name} API key"
+        return ProviderInfo(name=name, configured=configured, is_default=name == default, models=models, setup=setup)
+
+    # -- submit ------------------------------------------------------------------------------
+    async def generate(self, req: GenerateRequest, *, allow_local_files: bool = True) -> Task:
+        """Validate, write the task, hand it to the poller, and return once the provider accepted it.
+
+        A provider refusal (bad key, no credit, ...) is raised; the task stays in the store as failed.
+        """
+        adapter = self._adapter(req.provider)
+        offering = catalog.resolve(adapter.name, req.model)
+        if req.duration not in offering.model.durations:
+            raise InvalidInput(f"duration must be 5 or 10 seconds, got {req.duration}")
+        image = await anyio.to_thread.run_sync(lambda: load_image(req.image, allow_local=allow_local_files))
+        _check_aspect(image, offering)
+        task = self._new_task(adapter.name, offering.model.id, req)
+        self._store.insert(task, _request_record(req, image, offering))
+        await self.events.publish(task.task_id, created=True)
+        submission = Submission(SubmitRequest(offering, req.prompt, req.duration, req.negative_prompt,
+                                              req.guidance_scale), image)
+        self._poller.follow(task.task_id, submission)
+        await submission.done.wait()
+        if submission.error is not None:
+            raise submission.error
+        return self.get(task.task_id)
+
+    def _adapter(self, provider: str | None) -> Adapter:
+        name = (provider or self.settings.chosen_default()).strip().lower()
+        if name not in ALL_PROVIDERS:
+            raise InvalidInput(f"unknown provider {name!r}; choose one of: {', '.join(ALL_PROVIDERS)}")
+        if name in self._adapters:
+            return self._adapters[name]
+        if name == "local" and provider is None:
+            keys = ", ".join(key_variable(p) for p in PROVIDERS)
+            raise InvalidInput(f"no video provider is configured: set one of {keys} (see list_providers)")
+        if name == "local":
+            raise InvalidInput("the offline 'local' provider is not available in this version; choose another")
+        raise InvalidInput(f"provider {name!r} is not configured: set {key_variable(name)} in the server's environment")
+
+    def _new_task(self, provider: str, model: str, req: GenerateRequest) -> Task:
+        task_id = uuid.uuid4().hex
+        stamp = now_iso()
+        return Task(task_id=task_id, status="queued", provider=provider, model=model, provider_task_id=None,
+                    progress=0, eta_seconds=None, video_url=None, video_path=None, error=None, prompt=req.prompt,
+                    duration=req.duration, created_at=stamp, updated_at=stamp, resource_uri=resource_uri(task_id))
+
+    # -- read --------------------------------------------------------------------------------
+    def get(self, task_id: str) -> Task:
+        task = self._store.get(task_id.strip())
+        if task is None:
+            raise TaskNotFound(f"no task has id {task_id!r}; call list_tasks to see the stored tasks")
+        return task
+
+    def list(self, status: str | None = None, limit: int = 20) -> list[Task]:
+        return self._store.list(status, limit)
+
+    async def wait(self, task_id: str, seconds: float, report: ProgressReport | None = None) -> Task:
+        """Wait up to `seconds` for the task to finish, reporting rising progress; never polls a provider."""
+        deadline = anyio.current_time() + seconds
+        last = -1.0
+        while True:
+            changed = self.events.watch(task_id)
+            task = self.get(task_id)
+            if report is not None:
+                value, message = self._progress(task)
+                if value > last:
+                    await report(value, message)
+                    last = value
+            left = deadline - anyio.current_time()
+            if task.finished or left <= 0:
+                return task
+            with anyio.move_on_after(min(left, PROGRESS_TICK) if report else left):
+                await changed.wait()
+
+    def _progress(self, task: Task) -> tuple[float, str]:
+        if task.status == "completed":
+            return 100.0, "completed"
+        adapter = ADAPTERS.get(task.provider)
+        if task.finished or (task.status == "queued" and not task.provider_task_id) or adapter is None:
+            return float(task.progress), describe(task)
+        if getattr(adapter, "reports_progress", False):
+            return float(task.progress), describe(task)
+        typical = catalog.MODELS[task.model].typical_seconds.get(task.duration, 300)
+        elapsed = elapsed_seconds(task)
+        estimate = estimated_progress(elapsed, typical, queued=task.status == "queued")
+        value = round(max(float(task.progress), estimate), 1)
+        return min(value, 99.0), describe(task, estimated_eta(elapsed, typical))
+
+
+def _check_aspect(image: ImageInput, offering: catalog.Offering) -> None:
+    low, high = offering.model.aspect_range
+    if image.data is not None and not low <= image.width / image.height <= high:
+        raise InvalidInput(f"image aspect ratio must be between 1:2.5 and 2.5:1 for {offering.model.id}")
+
+
+def _request_record(req: GenerateRequest, image: ImageInput, offering: catalog.Offering) -> dict[str, object]:
+    """What the store keeps of the request: never the image bytes."""
+    return {
+        "image": image.url or f"{image.mime} {image.width}x{image.height}",
+        "negative_prompt": req.negative_prompt,
+        "guidance_scale": req.guidance_scale,
+        "provider_model_id": offering.provider_model_id,
+    }
+
+
+@asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[TaskService]:
+    """Open the store, the HTTP client and the poller's task group; resume unfinished tasks."""
+    store = TaskStore(settings.data_dir / "tasks.db")
+    try:
+        async with new_client() as client, anyio.create_task_group() as group:
+            adapters = build_adapters(settings, client)
+            events = TaskEvents()
+            downloader = Downloader(client, settings.data_dir / "videos") if settings.download else None
+            poller = Poller(store, events, adapters, downloader, _schedules(settings, adapters), group)
+            service = TaskService(settings, store, events, adapters, poller)
+            await poller.resume()
+            yield service
+            group.cancel_scope.cancel()
+    finally:
+        store.close()
+
+
+def _schedules(settings: Settings, adapters: dict[str, Adapter]) -> dict[str, PollSchedule]:
+    schedules = {}
+    for name, adapter in adapters.items():
+        min_gap = settings.poll_interval or adapter.poll_interval
+        max_gap = max(settings.poll_max_interval or DEFAULT_MAX_GAP, min_gap)
+        schedules[name] = PollSchedule(min_gap, max_gap)
+    return schedules

@@ -1,0 +1,93 @@
+"""TaskStore: tasks in SQLite (WAL) at DATA_DIR/tasks.db, written before anyone is told of a change."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from videogen_mcp.models import TERMINAL_STATUSES, Task
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    provider_task_id TEXT,
+    progress INTEGER NOT NULL DEFAULT 0,
+    eta_seconds INTEGER,
+    video_url TEXT,
+    video_path TEXT,
+    error TEXT,
+    prompt TEXT NOT NULL,
+    duration INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    request TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
+"""
+COLUMNS = [name for name in Task.model_fields if name != "resource_uri"]
+
+
+class TaskStore:
+    """A small synchronous store: each call is one short SQLite statement on a local file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def insert(self, task: Task, request: dict[str, Any]) -> None:
+        values = [getattr(task, c) for c in COLUMNS] + [json.dumps(request)]
+        marks = ", ".join("?" * len(values))
+        self._execute(f"INSERT INTO tasks ({', '.join(COLUMNS)}, request) VALUES ({marks})", values)
+
+    def update(self, task: Task) -> None:
+        sets = ", ".join(f"{c} = ?" for c in COLUMNS if c != "task_id")
+        values = [getattr(task, c) for c in COLUMNS if c != "task_id"] + [task.task_id]
+        self._execute(f"UPDATE tasks SET {sets} WHERE task_id = ?", values)
+
+    def get(self, task_id: str) -> Task | None:
+        rows = self._query("SELECT * FROM tasks WHERE task_id = ?", [task_id])
+        return _task(rows[0]) if rows else None
+
+    def request_of(self, task_id: str) -> dict[str, Any]:
+        rows = self._query("SELECT request FROM tasks WHERE task_id = ?", [task_id])
+        return json.loads(rows[0]["request"]) if rows else {}
+
+    def list(self, status: str | None = None, limit: int = 20) -> list[Task]:
+        where, args = ("WHERE status = ?", [status]) if status else ("", [])
+        rows = self._query(f"SELECT * FROM tasks {where} ORDER BY seq DESC LIMIT ?", [*args, limit])
+        return [_task(r) for r in rows]
+
+    def unfinished(self) -> list[Task]:
+        marks = ", ".join("?" * len(TERMINAL_STATUSES))
+        rows = self._query(f"SELECT * FROM tasks WHERE status NOT IN ({marks}) ORDER BY seq", list(TERMINAL_STATUSES))
+        return [_task(r) for r in rows]
+
+    def _execute(self, sql: str, args: list[Any]) -> None:
+        with self._lock:
+            self._db.execute(sql, args)
+
+    def _query(self, sql: str, args: list[Any]) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+
+def _task(row: sqlite3.Row) -> Task:
+    fields = {c: row[c] for c in COLUMNS}
+    return Task(**fields, resource_uri=f"task://{row['task_id']}")

@@ -1,0 +1,67 @@
+"""The terminal commands: generate one video with a progress bar, list providers, list tasks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from videogen_mcp.config import Settings
+from videogen_mcp.models import Task
+from videogen_mcp.tasks.service import GenerateRequest, open_service
+
+BAR_WIDTH = 30
+
+
+async def generate(settings: Settings, args: argparse.Namespace) -> int:
+    request = GenerateRequest(args.image, args.prompt, args.provider, args.model, args.duration,
+                              args.negative_prompt, args.guidance_scale)
+    async with open_service(settings) as service:
+        task = await service.generate(request)
+        print(f"task {task.task_id} submitted to {task.provider}", file=sys.stderr)
+        task = await service.wait(task.task_id, 24 * 3600, _draw_bar)
+    print(file=sys.stderr)
+    if task.status != "completed":
+        print(f"videogen-mcp: the generation {task.status}: {task.error or 'no reason given'}", file=sys.stderr)
+        return 1
+    if task.error:
+        print(f"note: {task.error}", file=sys.stderr)
+    print(task.video_path or task.video_url)
+    return 0
+
+
+async def _draw_bar(progress: float, message: str) -> None:
+    filled = int(BAR_WIDTH * progress / 100)
+    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+    sys.stderr.write(f"\r[{bar}] {progress:5.1f}% {message:<40}")
+    sys.stderr.flush()
+
+
+async def providers(settings: Settings, _args: argparse.Namespace) -> int:
+    async with open_service(settings) as service:
+        infos = service.providers()
+    print(f"{'provider':<10} {'configured':<11} {'model':<26} {'provider id':<48} price")
+    for info in infos:
+        state = "yes" if info.configured else "no"
+        name = info.name + (" *" if info.is_default else "")
+        for model in info.models:
+            price = ", ".join(f"${p:.2f}/{d}s" for d, p in (model.price_usd or {}).items()) or "-"
+            print(f"{name:<10} {state:<11} {model.id:<26} {model.provider_model_id:<48} {price}")
+        if info.setup:
+            print(f"{'':<10} {info.setup}")
+    print("* default provider", file=sys.stderr)
+    return 0
+
+
+async def tasks(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_service(settings) as service:
+        recent = service.list(limit=args.limit)
+    if not recent:
+        print("no tasks yet", file=sys.stderr)
+    for task in recent:
+        print(_task_line(task))
+    return 0
+
+
+def _task_line(task: Task) -> str:
+    where = task.video_path or task.video_url or task.error or ""
+    return f"{task.task_id}  {task.status:<10} {task.progress:>3}%  {task.provider:<9} {task.created_at}  {where}"

@@ -1,0 +1,6 @@
+"""Faithful loopback fakes of the four video providers (stdlib only)."""
+
+from .base import FakeError, FakeJob, FakeProvider, Recorded
+from .server import FakeServer
+
+__all__ = ["FakeError", "FakeJob", "FakeProvider", "FakeServer", "Recorded"]
