@@ -71,9 +71,11 @@ class VideogenServer(MCPServer):
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         try:
             return await super().call_tool(name, arguments, context)
-        except ToolError as exc:
+        except ToolError as exc:  # the SDK prefixes "Error executing tool X: "; the agent needs only our sentence
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(describe_validation_error(exc.__cause__)) from None
+            if isinstance(exc.__cause__, ToolError):
+                raise ToolError(str(exc.__cause__)) from None
             raise
 
 

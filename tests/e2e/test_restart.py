@@ -1,0 +1,52 @@
+"""Durability: a task outlives the server process that started it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import server_env, stdio_client
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_unfinished_task_resumes_after_restart(fake, png, tmp_path):
+    fake.provider("wavespeed").job_seconds = 3
+    env = server_env(fake, tmp_path / "data")
+    async with stdio_client(env) as client:
+        made = await client.call_tool("generate_video", {"image": str(png), "prompt": "pan", "wait_seconds": 0})
+    task_id = made.structured_content["task_id"]
+    assert made.structured_content["status"] in ("queued", "processing")
+    async with stdio_client(env, "2026-07-28") as client:
+        done = await client.call_tool("get_task", {"task_id": task_id, "wait_seconds": 30})
+    assert done.structured_content["status"] == "completed"
+    assert done.structured_content["video_path"]
+    assert len(fake.provider("wavespeed").submits()) == 1
+
+
+async def test_task_interrupted_before_submission_fails_honestly_at_restart(fake, png, tmp_path):
+    env = server_env(fake, tmp_path / "data")
+    async with stdio_client(env) as client:
+        await client.call_tool("list_tasks", {})
+    db = sqlite3.connect(tmp_path / "data" / "tasks.db")
+    db.execute(
+        "INSERT INTO tasks (task_id, status, provider, model, progress, prompt, duration, created_at, updated_at) "
+        "VALUES ('t1', 'queued', 'wavespeed', 'kling-v2.1-i2v-pro', 0, 'p', 5, "
+        "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+    )
+    db.commit()
+    db.close()
+    async with stdio_client(env) as client:
+        result = await client.call_tool("get_task", {"task_id": "t1"})
+    assert result.structured_content["status"] == "failed"
+    assert "check the provider's dashboard" in result.structured_content["error"]
+    assert fake.provider("wavespeed").requests == []
+
+
+async def test_task_database_is_sqlite_in_wal_mode(start_server, png, tmp_path):
+    async with start_server() as client:
+        await client.call_tool("generate_video", {"image": str(png), "prompt": "pan"})
+    db = sqlite3.connect(tmp_path / "data" / "tasks.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT status FROM tasks").fetchall() == [("completed",)]

@@ -1,0 +1,44 @@
+"""Helpers for the unit tests: in-memory images and Task objects."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pytest
+from PIL import Image
+
+from videogen_mcp.models import Task
+
+
+def image_bytes(size: tuple[int, int] = (640, 360), fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (40, 120, 200)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def task(task_id: str = "t1", **fields: object) -> Task:
+    values: dict[str, object] = {
+        "task_id": task_id,
+        "status": "queued",
+        "provider": "wavespeed",
+        "model": "kling-v2.1-i2v-pro",
+        "provider_task_id": None,
+        "progress": 0,
+        "eta_seconds": None,
+        "video_url": None,
+        "video_path": None,
+        "error": None,
+        "prompt": "a cat walks",
+        "duration": 5,
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "updated_at": "2026-01-01T00:00:00.000Z",
+        "resource_uri": f"task://{task_id}",
+    }
+    values.update(fields)
+    return Task(**values)
+
+
+@pytest.fixture
+def make_task() -> Callable[..., Task]:
+    return task
