@@ -185,7 +185,7 @@ async def open_service(settings: Settings) -> AsyncIterator[TaskService]:
     """Open the store, the HTTP client and the poller's task group; resume unfinished tasks."""
     store = TaskStore(settings.data_dir / "tasks.db")
     try:
-        async with new_client() as client, anyio.create_task_group() as group:
+        async with _plain_errors(), new_client() as client, anyio.create_task_group() as group:
             adapters = build_adapters(settings, client)
             events = TaskEvents()
             downloader = Downloader(client, settings.data_dir / "videos") if settings.download else None
@@ -196,6 +196,17 @@ async def open_service(settings: Settings) -> AsyncIterator[TaskService]:
             group.cancel_scope.cancel()
     finally:
         store.close()
+
+
+@asynccontextmanager
+async def _plain_errors() -> AsyncIterator[None]:
+    """Let the caller's own error out of the task group unwrapped, so callers can catch it by class."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
 
 
 def _schedules(settings: Settings, adapters: dict[str, Adapter]) -> dict[str, PollSchedule]:

@@ -1,0 +1,93 @@
+"""Streamable HTTP: the same tools at /mcp, progress over SSE, local paths refused, bearer token enforced."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import ERAS, SERVER_COMMAND, server_env
+from tests.e2e.helpers import ProgressLog, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def http_server(env: dict):
+    port = free_port()
+    proc = subprocess.Popen(
+        [SERVER_COMMAND, "serve", "--transport", "streamable-http", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_port(port, proc)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stderr.read().decode())
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError("server did not start")
+
+
+def data_uri(path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_generation_over_http_streams_progress(fake, tmp_path, png, mode):
+    fake.provider("wavespeed").job_seconds = 2
+    progress = ProgressLog()
+    with http_server(server_env(fake, tmp_path / "data")) as url:
+        async with Client(url, mode=mode) as client:
+            result = await client.call_tool(
+                "generate_video", {"image": data_uri(png), "prompt": "a cat"}, progress_callback=progress
+            )
+            refused = await client.call_tool("generate_video", {"image": str(png), "prompt": "a cat"})
+    assert result.structured_content["status"] == "completed", text_of(result)
+    assert len(progress.values) >= 2 and progress.values[-1] == 100
+    assert refused.is_error and "VIDEOGEN_ALLOW_LOCAL_FILES" in text_of(refused)
+    assert len(fake.provider("wavespeed").submits()) == 1
+
+
+async def test_http_token_is_required_when_set(fake, tmp_path):
+    env = server_env(fake, tmp_path / "data", VIDEOGEN_HTTP_TOKEN="s3cret-token")
+    with http_server(env) as url:
+        async with httpx2.AsyncClient() as plain:
+            denied = await plain.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        headers = {"Authorization": "Bearer s3cret-token"}
+        async with httpx2.AsyncClient(headers=headers) as authed:
+            async with Client(streamable_http_client(url, http_client=authed), mode="legacy") as client:
+                tools = await client.list_tools()
+    assert denied.status_code == 401 and "s3cret" not in denied.text
+    assert {t.name for t in tools.tools} >= {"generate_video", "get_task"}
+
+
+def test_non_loopback_host_without_token_refuses_to_start(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "VIDEOGEN_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([SERVER_COMMAND, "serve", "--transport", "streamable-http", "--host", "0.0.0.0"],
+                          env=env, capture_output=True, text=True, timeout=20)
+    assert done.returncode == 2 and "VIDEOGEN_HTTP_TOKEN" in done.stderr

@@ -1,0 +1,137 @@
+"""TaskStore: tasks in SQLite (WAL), newest first, surviving a restart."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.unit.conftest import task
+from videogen_mcp.tasks.store import TaskStore
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "tasks.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[TaskStore]:
+    opened = TaskStore(db_path)
+    yield opened
+    opened.close()
+
+
+def test_store_creates_its_folder_and_file(db_path, store):
+    assert db_path.is_file()
+
+
+def test_insert_then_get_round_trips_every_field(store):
+    original = task("t1", provider="myrouter", model="kling-v2.1-i2v-master", prompt="a dog ✓ runs", duration=10)
+    store.insert(original, {"image": "image/png 640x360", "guidance_scale": 0.5})
+    assert store.get("t1") == original
+    assert store.get("t1").resource_uri == "task://t1"
+    assert store.request_of("t1") == {"image": "image/png 640x360", "guidance_scale": 0.5}
+
+
+def test_get_unknown_task_is_none(store):
+    assert store.get("nope") is None
+    assert store.request_of("nope") == {}
+
+
+def test_update_changes_the_stored_task(store):
+    store.insert(task("t1"), {})
+    done = task("t1", status="completed", provider_task_id="pred_1", progress=100, eta_seconds=None,
+                video_url="https://cdn/x.mp4", video_path="/data/videos/t1.mp4",
+                updated_at="2026-01-01T00:05:00.000Z")
+    store.update(done)
+    assert store.get("t1") == done
+
+
+def test_update_keeps_the_request_record(store):
+    store.insert(task("t1"), {"image": "https://x/a.png"})
+    store.update(task("t1", status="processing"))
+    assert store.request_of("t1") == {"image": "https://x/a.png"}
+
+
+def test_duplicate_task_id_is_refused(store):
+    store.insert(task("t1"), {})
+    with pytest.raises(sqlite3.IntegrityError):
+        store.insert(task("t1"), {})
+
+
+def fill(store: TaskStore) -> None:
+    for i, status in enumerate(["completed", "processing", "failed", "queued", "completed", "cancelled"]):
+        store.insert(task(f"t{i}", status=status), {})
+
+
+def ids(tasks) -> list[str]:
+    return [t.task_id for t in tasks]
+
+
+def test_list_is_newest_first(store):
+    fill(store)
+    assert ids(store.list()) == ["t5", "t4", "t3", "t2", "t1", "t0"]
+
+
+@pytest.mark.parametrize(("limit", "expected"), [(1, ["t5"]), (3, ["t5", "t4", "t3"]), (100, 6)])
+def test_list_limit_keeps_the_newest(store, limit, expected):
+    fill(store)
+    got = ids(store.list(limit=limit))
+    assert got == expected if isinstance(expected, list) else len(got) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("completed", ["t4", "t0"]), ("processing", ["t1"]), ("queued", ["t3"]), ("failed", ["t2"]),
+     ("cancelled", ["t5"])],
+)
+def test_list_filters_by_status(store, status, expected):
+    fill(store)
+    assert ids(store.list(status)) == expected
+
+
+def test_list_status_filter_and_limit_combine(store):
+    fill(store)
+    assert ids(store.list("completed", limit=1)) == ["t4"]
+
+
+def test_list_order_is_insertion_not_last_update(store):
+    fill(store)
+    store.update(task("t0", status="completed", updated_at="2030-01-01T00:00:00.000Z"))
+    assert ids(store.list())[0] == "t5"
+
+
+def test_unfinished_lists_queued_and_processing_oldest_first(store):
+    fill(store)
+    assert ids(store.unfinished()) == ["t1", "t3"]
+    store.update(task("t1", status="completed"))
+    assert ids(store.unfinished()) == ["t3"]
+
+
+def test_tasks_survive_reopening_the_store(db_path):
+    first = TaskStore(db_path)
+    fill(first)
+    first.update(task("t3", status="processing", provider_task_id="pred_9", progress=40))
+    first.close()
+    second = TaskStore(db_path)
+    try:
+        assert ids(second.list()) == ["t5", "t4", "t3", "t2", "t1", "t0"]
+        assert second.get("t3") == task("t3", status="processing", provider_task_id="pred_9", progress=40)
+        assert ids(second.unfinished()) == ["t1", "t3"]
+        second.insert(task("t6"), {})
+        assert ids(second.list(limit=1)) == ["t6"]
+    finally:
+        second.close()
+
+
+def test_store_uses_wal_journal_mode(db_path, store):
+    store.insert(task("t1"), {})
+    other = sqlite3.connect(db_path)
+    try:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert other.execute("SELECT status FROM tasks WHERE task_id = 't1'").fetchone()[0] == "queued"
+    finally:
+        other.close()

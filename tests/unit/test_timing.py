@@ -1,0 +1,114 @@
+"""Time estimates: progress and ETA when a provider reports none, poll gaps, and progress messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.unit.conftest import task
+from videogen_mcp.tasks.timing import (
+    PollSchedule,
+    describe,
+    elapsed_seconds,
+    estimated_eta,
+    estimated_progress,
+    now_iso,
+)
+
+TYPICAL = 210.0
+ELAPSED = [0, 10, 60, 105, 200, 210, 300, 600, 3600, 86400]
+
+
+def test_estimated_progress_rises_with_time_and_stays_below_100():
+    values = [estimated_progress(e, TYPICAL, queued=False) for e in ELAPSED]
+    assert values == sorted(values)
+    assert len(set(values)) >= len(values) - 1  # strictly rising until the 99 ceiling
+    assert values[0] == 0
+    assert all(0 <= v < 100 for v in values)
+    assert max(values) <= 99
+
+
+def test_estimated_progress_reaches_90_at_the_typical_duration():
+    assert estimated_progress(TYPICAL, TYPICAL, queued=False) == pytest.approx(90)
+    assert estimated_progress(TYPICAL / 2, TYPICAL, queued=False) == pytest.approx(45)
+
+
+@pytest.mark.parametrize("elapsed", ELAPSED)
+def test_estimated_progress_while_queued_is_capped_at_5(elapsed):
+    assert 0 <= estimated_progress(elapsed, TYPICAL, queued=True) <= 5
+
+
+def test_estimated_progress_with_no_typical_duration_does_not_divide_by_zero():
+    assert estimated_progress(10, 0, queued=False) == 90
+
+
+@pytest.mark.parametrize(("elapsed", "eta"), [(0, 210), (200, 10), (209.6, 0), (210, None), (400, None)])
+def test_estimated_eta_counts_down_to_none(elapsed, eta):
+    assert estimated_eta(elapsed, TYPICAL) == eta
+
+
+def test_elapsed_seconds_since_created_at():
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    t = task(created_at="2026-01-01T00:00:00.000Z")
+    assert elapsed_seconds(t, created + timedelta(seconds=90)) == 90
+    assert elapsed_seconds(t, created - timedelta(seconds=5)) == 0  # clock skew never goes negative
+
+
+def test_now_iso_is_utc_with_milliseconds_and_z():
+    stamp = now_iso()
+    assert stamp.endswith("Z") and len(stamp) == len("2026-01-01T00:00:00.000Z")
+    assert abs(elapsed_seconds(task(created_at=stamp))) < 5
+
+
+SCHEDULE = PollSchedule(min_gap=2.0, max_gap=15.0)
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "eta", "gap"),
+    [
+        (0, None, 15.0),  # video cannot be ready for minutes: sparse, but never beyond max
+        (190, None, 10.0),  # half the time left
+        (209, None, 2.0),  # about due: never below min
+        (270, None, 8.0),  # overdue by 60 s: min + 10% of the overdue time
+        (10_000, None, 15.0),  # long overdue: still max
+        (0, 10, 5.0),  # the provider's ETA wins over the typical duration
+        (0, 0, 2.0),
+    ],
+)
+def test_poll_gap_stays_between_min_and_max(elapsed, eta, gap):
+    assert SCHEDULE.gap(elapsed, TYPICAL, eta) == pytest.approx(gap)
+
+
+@pytest.mark.parametrize(("retry_after", "gap"), [(60.0, 60.0), (16.0, 16.0), (1.0, 15.0), (0.0, 15.0), (None, 15.0)])
+def test_poll_gap_honours_retry_after_even_beyond_max(retry_after, gap):
+    assert SCHEDULE.gap(0, TYPICAL, None, retry_after=retry_after) == gap
+
+
+def test_poll_gap_with_test_intervals_is_short():
+    fast = PollSchedule(min_gap=0.05, max_gap=0.5)
+    assert all(0.05 <= fast.gap(e, TYPICAL, None) <= 0.5 for e in ELAPSED)
+
+
+@pytest.mark.parametrize(
+    ("fields", "progress_eta", "message"),
+    [
+        ({"status": "queued"}, None, "submitting to wavespeed"),
+        ({"status": "queued", "provider": "myrouter"}, None, "submitting to myrouter"),
+        ({"status": "queued", "provider_task_id": "p"}, 30, "queued · about 30 s left"),
+        ({"status": "processing", "provider_task_id": "p"}, 120, "processing · about 2 min left"),
+        ({"status": "processing", "provider_task_id": "p"}, 59, "processing · about 59 s left"),
+        ({"status": "processing", "provider_task_id": "p"}, 0, "processing · about 1 s left"),
+        ({"status": "processing", "provider_task_id": "p", "eta_seconds": 300}, None,
+         "processing · about 5 min left"),
+        ({"status": "processing", "provider_task_id": "p", "eta_seconds": 300}, 30, "processing · about 30 s left"),
+        ({"status": "processing", "provider_task_id": "p"}, None, "processing · taking longer than usual"),
+        ({"status": "processing", "provider_task_id": "p", "video_url": "https://x/v.mp4"}, None,
+         "downloading the video"),
+        ({"status": "completed", "provider_task_id": "p", "progress": 100}, None, "completed"),
+        ({"status": "failed", "provider_task_id": "p", "error": "boom"}, None, "failed"),
+        ({"status": "cancelled", "provider_task_id": "p"}, None, "cancelled"),
+    ],
+)
+def test_describe_gives_a_short_progress_message(fields, progress_eta, message):
+    assert describe(task(**fields), progress_eta) == message
