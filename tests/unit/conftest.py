@@ -5,10 +5,20 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
+import httpx2
 import pytest
 from PIL import Image
 
 from videogen_mcp.models import Task
+
+
+def _no_network(request: httpx2.Request) -> httpx2.Response:
+    raise AssertionError(f"unit tests never reach the network: {request.method} {request.url}")
+
+
+def offline_client() -> httpx2.AsyncClient:
+    """A client that fails any request; cheap to make (no TLS context) and safe."""
+    return httpx2.AsyncClient(transport=httpx2.MockTransport(_no_network))
 
 
 def image_bytes(size: tuple[int, int] = (640, 360), fmt: str = "PNG") -> bytes:

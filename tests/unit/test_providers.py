@@ -8,7 +8,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.unit.conftest import image_bytes
+from tests.unit.conftest import image_bytes, offline_client
 from videogen_mcp.catalog import resolve
 from videogen_mcp.errors import KeyRejected, ProviderError, ProviderUnavailable, RequestRefused
 from videogen_mcp.images import check_image_bytes, load_image
@@ -24,7 +24,7 @@ PROVIDERS = ("wavespeed", "gptproto", "aimlapi", "myrouter")
 
 
 def adapter(provider: str, client: httpx2.AsyncClient | None = None):
-    return ADAPTERS[provider](KEY, BASE, client or httpx2.AsyncClient())
+    return ADAPTERS[provider](KEY, BASE, client or offline_client())
 
 
 def submit_req(provider: str, model: str, duration: int = 5, **extra: Any) -> SubmitRequest:
@@ -53,12 +53,12 @@ def test_registry_has_one_adapter_class_per_provider():
     ],
 )
 def test_adapter_uses_public_base_url_when_none_is_configured(provider, default):
-    assert ADAPTERS[provider](KEY, None, httpx2.AsyncClient()).base_url == default
+    assert ADAPTERS[provider](KEY, None, offline_client()).base_url == default
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_base_url_trailing_slash_is_dropped(provider):
-    made = ADAPTERS[provider](KEY, "http://h/prefix/", httpx2.AsyncClient())
+    made = ADAPTERS[provider](KEY, "http://h/prefix/", offline_client())
     assert made.poll_request("x").url.path.startswith("/prefix/")
     assert "//" not in made.poll_request("x").url.path
 
