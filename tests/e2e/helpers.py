@@ -32,7 +32,8 @@ class MessageLog:
         return [getattr(m, "method", type(m).__name__) for m in self.messages]
 
     def updated_uris(self) -> list[str]:
-        return [str(m.params.uri) for m in self.messages if getattr(m, "method", "") == "notifications/resources/updated"]
+        updated = [m for m in self.messages if getattr(m, "method", "") == "notifications/resources/updated"]
+        return [str(m.params.uri) for m in updated]
 
 
 def text_of(result: Any) -> str:

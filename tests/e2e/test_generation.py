@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ async def test_progress_rises_strictly_out_of_100_while_waiting(start_server, pn
     assert result.structured_content["status"] == "completed"
     values = progress.values
     assert len(values) >= 3, progress.events
-    assert all(b > a for a, b in zip(values, values[1:], strict=False)), values
+    assert all(b > a for a, b in pairwise(values)), values
     assert all(total == 100 for _, total, _ in progress.events)
     assert values[-1] == 100
     assert all(message for _, _, message in progress.events)

@@ -79,9 +79,11 @@ async def test_http_token_is_required_when_set(fake, tmp_path):
         async with httpx2.AsyncClient() as plain:
             denied = await plain.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
         headers = {"Authorization": "Bearer s3cret-token"}
-        async with httpx2.AsyncClient(headers=headers) as authed:
-            async with Client(streamable_http_client(url, http_client=authed), mode="legacy") as client:
-                tools = await client.list_tools()
+        async with (
+            httpx2.AsyncClient(headers=headers) as authed,
+            Client(streamable_http_client(url, http_client=authed), mode="legacy") as client,
+        ):
+            tools = await client.list_tools()
     assert denied.status_code == 401 and "s3cret" not in denied.text
     assert {t.name for t in tools.tools} >= {"generate_video", "get_task"}
 

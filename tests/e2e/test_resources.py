@@ -71,19 +71,21 @@ async def test_modern_listener_is_told_of_changes_and_new_tasks(fake, png, tmp_p
     async with stdio_client(env, "2026-07-28") as client:
         made = await client.call_tool("generate_video", {"image": str(png), "prompt": "pan", "wait_seconds": 0})
         uri = made.structured_content["resource_uri"]
-        async with client.listen(resources_list_changed=True, resource_subscriptions=[uri]) as sub:
-            async with anyio.create_task_group() as group:
+        async with (
+            client.listen(resources_list_changed=True, resource_subscriptions=[uri]) as sub,
+            anyio.create_task_group() as group,
+        ):
 
-                async def collect():
-                    async for event in sub:
-                        events.append(event)
+            async def collect():
+                async for event in sub:
+                    events.append(event)
 
-                group.start_soon(collect)
-                await client.call_tool("generate_video", {"image": str(png), "prompt": "b", "wait_seconds": 0})
-                task_id = made.structured_content["task_id"]
-                await client.call_tool("get_task", {"task_id": task_id, "wait_seconds": 30})
-                await anyio.sleep(0.3)
-                group.cancel_scope.cancel()
+            group.start_soon(collect)
+            await client.call_tool("generate_video", {"image": str(png), "prompt": "b", "wait_seconds": 0})
+            task_id = made.structured_content["task_id"]
+            await client.call_tool("get_task", {"task_id": task_id, "wait_seconds": 30})
+            await anyio.sleep(0.3)
+            group.cancel_scope.cancel()
     assert any(isinstance(e, ResourcesListChanged) for e in events)
     updates = [e for e in events if isinstance(e, ResourceUpdated)]
     assert updates and all(str(e.uri) == uri for e in updates)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -194,6 +196,24 @@ def test_other_image_formats_are_rejected_as_not_jpeg_or_png(tmp_path, fmt):
 )
 def test_bad_data_uri_is_rejected(ref, words):
     assert words in rejected(ref)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A tiny PNG that claims the given size: what a hostile caller can send in a few bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(
+        b"IEND", b"")
+
+
+@pytest.mark.xfail(reason="BUG: Pillow's DecompressionBombError (not an OSError) escapes load_image instead of "
+                          "becoming InvalidInput", strict=True)
+def test_decompression_bomb_image_is_rejected_as_invalid_input():
+    with pytest.raises(InvalidInput):
+        load_image(data_uri(png_header_only(20000, 20000)))
 
 
 # -- HTTP transport: no local files ----------------------------------------------------------------
