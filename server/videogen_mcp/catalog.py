@@ -79,7 +79,7 @@ def offerings(provider: str) -> list[Offering]:
 
 def resolve(provider: str, model: str | None) -> Offering:
     """The offering for a canonical or provider-own model id, or InvalidInput listing what is valid."""
-    name = (model or DEFAULT_MODEL).strip()
+    name = (model or "").strip() or DEFAULT_MODEL
     served = offerings(provider)
     for offering in served:
         if name == offering.model.id:

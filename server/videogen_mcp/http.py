@@ -59,10 +59,13 @@ def error_for_status(
 class ProviderHttp:
     """Sends one provider's requests with retries and turns failures into ProviderErrors."""
 
-    def __init__(self, client: httpx2.AsyncClient, provider: str, error_text: ErrorText, attempts: int = 3):
+    def __init__(
+        self, client: httpx2.AsyncClient, provider: str, error_text: ErrorText, secret: str = "", attempts: int = 3
+    ) -> None:
         self._client = client
         self._provider = provider
         self._error_text = error_text
+        self._secret = secret
         self._attempts = attempts
 
     async def send(self, request: httpx2.Request, *, idempotent: bool) -> Any:
@@ -98,11 +101,17 @@ class ProviderHttp:
 
     def _http_error(self, response: httpx2.Response) -> ProviderError:
         try:
-            message = self._error_text(response.json())
+            message = self.redact(self._error_text(response.json()))
         except ValueError:
             message = None  # an HTML page from a gateway says nothing useful
         retry_after = _retry_after(response.headers.get("retry-after"))
         return error_for_status(self._provider, response.status_code, message, retry_after=retry_after)
+
+    def redact(self, text: str | None) -> str | None:
+        """A provider may echo the key in its message; it must never reach an error or a log."""
+        if text and self._secret and self._secret in text:
+            return text.replace(self._secret, "[redacted]")
+        return text
 
     def _transport_error(self, exc: httpx2.TransportError, idempotent: bool) -> ProviderError:
         kind = type(exc).__name__

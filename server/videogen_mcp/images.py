@@ -14,7 +14,8 @@ from videogen_mcp.errors import InvalidInput
 MAX_BYTES = 10 * 1024 * 1024
 MIN_SIDE = 300
 MIN_ASPECT, MAX_ASPECT = 1 / 2.5, 2.5
-MIME_BY_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png"}
+#: MPO is how Pillow names a camera JPEG carrying extra pictures; its content is JPEG.
+MIME_BY_FORMAT = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png"}
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ def _inspect(data: bytes, label: str) -> tuple[str, int, int]:
     try:
         with Image.open(io.BytesIO(data)) as img:
             return str(img.format), img.width, img.height
+    except Image.DecompressionBombError:
+        raise InvalidInput(f"image {label} claims too many pixels to be a real photo; pass a smaller image") from None
     except (UnidentifiedImageError, OSError, ValueError):
         raise InvalidInput(f"image {label} is not a readable image; pass a JPEG or PNG file") from None
 

@@ -51,8 +51,6 @@ def test_no_model_means_the_default_model(provider, model):
     assert resolve(provider, model).model.id == DEFAULT_MODEL
 
 
-@pytest.mark.xfail(reason="BUG (minor): a whitespace-only model is stripped to '' after the default is chosen, "
-                          "so it fails as \"unknown model ''\" instead of meaning the default", strict=True)
 def test_whitespace_only_model_means_the_default_model():
     assert resolve("wavespeed", "  ").model.id == DEFAULT_MODEL
 

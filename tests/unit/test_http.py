@@ -292,8 +292,6 @@ async def test_no_error_message_contains_the_api_key(provider, fault):
             assert SECRET not in repr(caught.value)
 
 
-@pytest.mark.xfail(reason="BUG: a provider error message that echoes the API key is quoted verbatim in the error",
-                   strict=True)
 @pytest.mark.anyio
 @pytest.mark.parametrize("provider", ["wavespeed", "aimlapi"])
 async def test_provider_message_echoing_the_key_is_not_repeated_in_the_error(provider):

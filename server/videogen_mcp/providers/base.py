@@ -48,7 +48,7 @@ class Adapter:
     def __init__(self, api_key: str, base_url: str | None, client: httpx2.AsyncClient) -> None:
         self._api_key = api_key
         self.base_url = (base_url or self.default_base_url).rstrip("/")
-        self.http = ProviderHttp(client, self.name, self.error_text)
+        self.http = ProviderHttp(client, self.name, self.error_text, api_key)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"

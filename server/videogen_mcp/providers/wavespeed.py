@@ -83,7 +83,7 @@ class WaveSpeed(Adapter):
         code = body.get("code", 200)
         if isinstance(code, int | str) and str(code) != "200":
             status = int(code) if str(code).isdigit() else 400
-            raise error_for_status(self.name, status, self.error_text(body))
+            raise error_for_status(self.name, status, self.http.redact(self.error_text(body)))
         data = body.get("data")
         if not isinstance(data, dict):
             raise self.unexpected("no data object in the reply")
