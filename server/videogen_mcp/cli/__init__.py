@@ -19,6 +19,7 @@ log = logging.getLogger("videogen_mcp")
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per poll is noise
     try:
         settings = load_settings()
         sys.exit(args.run(settings, args) or 0)
@@ -71,9 +72,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
 def _command(name: str) -> Callable[[Settings, argparse.Namespace], Any]:
     def run(settings: Settings, args: argparse.Namespace) -> Any:
-        from videogen_mcp import terminal
+        from videogen_mcp.cli import commands
 
         logging.getLogger().setLevel(logging.WARNING)
-        return anyio.run(getattr(terminal, name), settings, args)
+        return anyio.run(getattr(commands, name), settings, args)
 
     return run
