@@ -30,6 +30,8 @@ class Offering:
     prompt_required: bool = False
     mode: str | None = None
     prices_usd: dict[int, float] = field(default_factory=dict)
+    #: Overrides the model's typical generation time where this provider is much faster.
+    typical_seconds: dict[int, float] | None = None
 
 
 MODELS = {
@@ -70,11 +72,23 @@ OFFERINGS: tuple[Offering, ...] = (
     _offer("myrouter", "kling-v2.1-i2v-standard", "kling-v2.1-i2v", mode="Standard"),
     _offer("myrouter", "kling-v2.1-i2v-master", "kling-v2.1-i2v-master"),
     _offer("myrouter", "kling-v2.5-turbo-pro-i2v", "kling-2.5-turbo-i2v", guidance_parameter="cfg_scale"),
+    # The offline provider answers to every canonical id, so a call works unchanged with no account.
+    *(
+        _offer("local", model, "camera-move", prices_usd={5: 0.0, 10: 0.0}, typical_seconds={5: 4, 10: 8})
+        for model in MODELS
+    ),
 )
 
 
 def offerings(provider: str) -> list[Offering]:
     return [o for o in OFFERINGS if o.provider == provider]
+
+
+def typical_seconds(provider: str, model: str, duration: int) -> float:
+    """How long a generation usually takes: the basis of progress estimates and the poll schedule."""
+    offering = next((o for o in OFFERINGS if o.provider == provider and o.model.id == model), None)
+    table = (offering and offering.typical_seconds) or (MODELS[model].typical_seconds if model in MODELS else {})
+    return table.get(duration, 300.0)
 
 
 def resolve(provider: str, model: str | None) -> Offering:

@@ -58,8 +58,9 @@ async def test_unknown_task_id_is_a_clear_error(start_server):
     assert "no task has id 'nope'" in text_of(result)
 
 
-async def test_no_configured_provider_names_the_variables_to_set(start_server, png, fake):
+async def test_unconfigured_provider_names_its_variable(start_server, png, fake):
     async with start_server(providers=()) as client:
-        result = await client.call_tool("generate_video", {"image": str(png), "prompt": "a cat"})
+        arguments = {"image": str(png), "prompt": "a cat", "provider": "myrouter"}
+        result = await client.call_tool("generate_video", arguments)
     assert result.is_error
-    assert "WAVESPEED_API_KEY" in text_of(result) and "MYROUTER_API_KEY" in text_of(result)
+    assert "provider 'myrouter' is not configured: set MYROUTER_API_KEY" in text_of(result)

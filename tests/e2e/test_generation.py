@@ -140,7 +140,8 @@ async def test_list_providers_shows_configuration_and_models(start_server, fake)
     async with start_server() as client:
         result = await client.call_tool("list_providers", {})
     providers = {p["name"]: p for p in result.structured_content["providers"]}
-    assert list(providers) == ["wavespeed", "gptproto", "aimlapi", "myrouter"]
+    assert list(providers) == ["wavespeed", "gptproto", "aimlapi", "myrouter", "local"]
+    assert providers["local"]["configured"] and not providers["local"]["is_default"]
     assert providers["wavespeed"]["configured"] and providers["wavespeed"]["is_default"]
     assert not providers["gptproto"]["configured"] and "GPTPROTO_API_KEY" in providers["gptproto"]["setup"]
     pro = next(m for m in providers["wavespeed"]["models"] if m["id"] == "kling-v2.1-i2v-pro")

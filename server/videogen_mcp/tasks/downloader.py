@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import uuid
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import anyio
 import httpx2
@@ -41,15 +44,22 @@ class Downloader:
     async def _fetch_once(self, url: str, dest: Path) -> Path:
         part = dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:8]}.part")
         try:
-            async with self._client.stream("GET", url) as response:
-                response.raise_for_status()
-                async with await anyio.open_file(part, "wb") as out:
-                    async for chunk in response.aiter_bytes(1 << 16):
-                        await out.write(chunk)
+            if url.startswith("file://"):  # the local provider's render
+                await anyio.to_thread.run_sync(shutil.copyfile, Path(url2pathname(urlparse(url).path)), part)
+            else:
+                await self._stream_to(url, part)
             os.replace(part, dest)
             return dest
         finally:
             part.unlink(missing_ok=True)
+
+
+    async def _stream_to(self, url: str, part: Path) -> None:
+        async with self._client.stream("GET", url) as response:
+            response.raise_for_status()
+            async with await anyio.open_file(part, "wb") as out:
+                async for chunk in response.aiter_bytes(1 << 16):
+                    await out.write(chunk)
 
 
 def _reason(exc: Exception) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import anyio
 from anyio.abc import TaskGroup
 
-from videogen_mcp.catalog import MODELS
+from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.errors import ProviderError, VideogenError
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import Task
@@ -116,7 +116,7 @@ class Poller:
             task = await self._apply(task, result, state)
 
     def _gap(self, task: Task, state: _PollState) -> float:
-        typical = MODELS[task.model].typical_seconds.get(task.duration, 300)
+        typical = typical_seconds(task.provider, task.model, task.duration)
         return self._schedules[task.provider].gap(elapsed_seconds(task), typical, task.eta_seconds, state.retry_after)
 
     async def _poll_failed(self, task: Task, state: _PollState, error: VideogenError) -> Task:
@@ -146,7 +146,7 @@ class Poller:
     def _progress(self, task: Task, result: PollResult) -> dict[str, int | None]:
         if result.progress is not None:
             return {"progress": max(0, min(result.progress, 99)), "eta_seconds": result.eta_seconds}
-        typical = MODELS[task.model].typical_seconds.get(task.duration, 300)
+        typical = typical_seconds(task.provider, task.model, task.duration)
         elapsed = elapsed_seconds(task)
         progress = estimated_progress(elapsed, typical, queued=result.status == "queued")
         return {"progress": max(task.progress, int(progress)), "eta_seconds": estimated_eta(elapsed, typical)}

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import anyio
 
 from videogen_mcp import catalog
-from videogen_mcp.config import ALL_PROVIDERS, PROVIDERS, Settings, key_variable
+from videogen_mcp.config import ALL_PROVIDERS, Settings, key_variable
 from videogen_mcp.errors import InvalidInput, TaskNotFound
 from videogen_mcp.http import new_client
 from videogen_mcp.images import ImageInput, load_image
 from videogen_mcp.models import ModelInfo, ProviderInfo, Task, resource_uri
-from videogen_mcp.providers import ADAPTERS, Adapter, SubmitRequest, build_adapters
+from videogen_mcp.providers import Adapter, SubmitRequest, build_adapters
 from videogen_mcp.tasks.downloader import Downloader
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import Poller, Submission
@@ -59,7 +59,7 @@ class TaskService:
     # -- providers ---------------------------------------------------------------------------
     def providers(self) -> list[ProviderInfo]:
         default = self.settings.chosen_default()
-        return [self._provider_info(name, default) for name in PROVIDERS]
+        return [self._provider_info(name, default) for name in ALL_PROVIDERS]
 
     def _provider_info(self, name: str, default: str) -> ProviderInfo:
         models = [
@@ -76,6 +76,8 @@ class TaskService:
         ]
         configured = self.settings.configured(name)
         setup = None if configured else f"set {key_variable(name)} to your {name} API key"
+        if name == "local":
+            setup = "offline: renders the image with a camera move (no AI, no account); for trying the server"
         return ProviderInfo(name=name, configured=configured, is_default=name == default, models=models, setup=setup)
 
     # -- submit ------------------------------------------------------------------------------
@@ -107,11 +109,6 @@ class TaskService:
             raise InvalidInput(f"unknown provider {name!r}; choose one of: {', '.join(ALL_PROVIDERS)}")
         if name in self._adapters:
             return self._adapters[name]
-        if name == "local" and provider is None:
-            keys = ", ".join(key_variable(p) for p in PROVIDERS)
-            raise InvalidInput(f"no video provider is configured: set one of {keys} (see list_providers)")
-        if name == "local":
-            raise InvalidInput("the offline 'local' provider is not available in this version; choose another")
         raise InvalidInput(f"provider {name!r} is not configured: set {key_variable(name)} in the server's environment")
 
     def _new_task(self, provider: str, model: str, req: GenerateRequest) -> Task:
@@ -152,12 +149,12 @@ class TaskService:
     def _progress(self, task: Task) -> tuple[float, str]:
         if task.status == "completed":
             return 100.0, "completed"
-        adapter = ADAPTERS.get(task.provider)
+        adapter = self._adapters.get(task.provider)
         if task.finished or (task.status == "queued" and not task.provider_task_id) or adapter is None:
             return float(task.progress), describe(task)
-        if getattr(adapter, "reports_progress", False):
+        if adapter.reports_progress:
             return float(task.progress), describe(task)
-        typical = catalog.MODELS[task.model].typical_seconds.get(task.duration, 300)
+        typical = catalog.typical_seconds(task.provider, task.model, task.duration)
         elapsed = elapsed_seconds(task)
         estimate = estimated_progress(elapsed, typical, queued=task.status == "queued")
         value = round(max(float(task.progress), estimate), 1)

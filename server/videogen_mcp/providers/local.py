@@ -1,0 +1,147 @@
+"""The offline `local` provider: renders a real MP4 from the image with a camera move; no AI, no account.
+
+Jobs render on a worker thread. The source image and request are kept in DATA_DIR/local/, so a
+render interrupted by a restart starts again at the next poll instead of being lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+from videogen_mcp.errors import InvalidInput
+from videogen_mcp.images import MAX_BYTES, ImageInput, check_image_bytes
+from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest
+from videogen_mcp.render import render
+
+log = logging.getLogger(__name__)
+
+#: Renders at once; each uses the encoder's own threads.
+SLOTS = 2
+#: Staged files older than this are removed when the server starts.
+KEEP_SECONDS = 2 * 24 * 3600
+
+
+@dataclass
+class _Job:
+    id: str
+    started: float
+    done_frames: int = 0
+    total_frames: int = 0
+    finished: bool = False
+    error: str | None = None
+
+
+class Local(Adapter):
+    name = "local"
+    default_base_url = "local:"
+    poll_interval = 0.5
+    reports_progress = True
+
+    def __init__(self, staging: Path, client: httpx2.AsyncClient) -> None:
+        self.base_url = self.default_base_url
+        self._staging = staging
+        self._client = client
+        self._jobs: dict[str, _Job] = {}
+        self._slots = threading.Semaphore(SLOTS)
+        self._lock = threading.Lock()
+        _remove_old_files(staging)
+
+    async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
+        data = image.data if image.data is not None else await self._fetch(image.url or "")
+        job_id = f"local-{uuid.uuid4().hex}"
+        self._staging.mkdir(parents=True, exist_ok=True)
+        self._path(job_id, ".src").write_bytes(data)
+        self._path(job_id, ".json").write_text(json.dumps({"prompt": req.prompt, "duration": req.duration}))
+        self._start(job_id)
+        return job_id
+
+    async def poll(self, provider_task_id: str) -> PollResult:
+        job = self._jobs.get(provider_task_id) or self._restart(provider_task_id)
+        if job is None:
+            return PollResult("failed", "missing", error="the local render's source image is gone; generate again")
+        if job.error:
+            return PollResult("failed", "failed", error=job.error)
+        if job.finished:
+            return PollResult("completed", "completed", progress=100, video_url=self._path(job.id, ".mp4").as_uri())
+        progress = int(99 * job.done_frames / job.total_frames) if job.total_frames else 0
+        return PollResult("processing", "processing", progress=progress, eta_seconds=_eta(job))
+
+    async def _fetch(self, url: str) -> bytes:
+        try:
+            response = await self._client.get(url)
+            response.raise_for_status()
+        except httpx2.HTTPError as exc:
+            raise InvalidInput(f"the local provider could not fetch the image URL ({type(exc).__name__})") from None
+        if len(response.content) > MAX_BYTES:
+            raise InvalidInput("the image at the URL is larger than 10 MB")
+        return check_image_bytes(response.content, "at the URL").data or b""
+
+    def _restart(self, job_id: str) -> _Job | None:
+        if not self._path(job_id, ".src").is_file():
+            return None
+        if self._path(job_id, ".mp4").is_file():
+            job = self._jobs[job_id] = _Job(job_id, time.monotonic(), finished=True)
+            return job
+        log.info("restarting local render %s after a restart of the server", job_id)
+        return self._start(job_id)
+
+    def _start(self, job_id: str) -> _Job:
+        with self._lock:
+            job = self._jobs.setdefault(job_id, _Job(job_id, time.monotonic()))
+        threading.Thread(target=self._render, args=(job,), name=f"render {job_id}", daemon=True).start()
+        return job
+
+    def _render(self, job: _Job) -> None:
+        request = json.loads(self._path(job.id, ".json").read_text())
+        part = self._path(job.id, ".mp4.part")
+        with self._slots:
+            job.started = time.monotonic()
+            try:
+                render(self._path(job.id, ".src").read_bytes(), request["prompt"], int(request["duration"]), part,
+                       lambda done, total: _advance(job, done, total))
+                os.replace(part, self._path(job.id, ".mp4"))
+                job.finished = True
+            except Exception as exc:
+                log.exception("local render %s failed", job.id)
+                job.error = f"rendering failed ({type(exc).__name__}: {exc})"
+            finally:
+                part.unlink(missing_ok=True)
+
+    def _path(self, job_id: str, suffix: str) -> Path:
+        return self._staging / f"{job_id}{suffix}"
+
+    def error_text(self, body: Any) -> str | None:
+        return None
+
+
+def _advance(job: _Job, done: int, total: int) -> None:
+    job.done_frames, job.total_frames = done, total
+
+
+def _eta(job: _Job) -> int | None:
+    if not job.done_frames:
+        return None
+    spent = time.monotonic() - job.started
+    return max(1, round(spent / job.done_frames * (job.total_frames - job.done_frames)))
+
+
+def _remove_old_files(staging: Path) -> None:
+    if not staging.is_dir():
+        return
+    cutoff = time.time() - KEEP_SECONDS
+    for path in staging.iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass
