@@ -48,6 +48,8 @@ PROVIDERS_DESCRIPTION = """\
 List the video providers, whether each is configured (has its API key), which one is the default,
 and the models each serves with allowed durations and prices where published."""
 
+#: Even with wait_seconds=0, give the provider this long to accept the job, so refusals come back as errors.
+MIN_SUBMIT_WAIT = 10.0
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 GENERATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                             open_world_hint=True)
@@ -139,10 +141,13 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
                                                                        "before returning (0-900).")] = 45,
     ) -> Annotated[CallToolResult, Task]:
         service = state.require_service()
+        started = anyio.current_time()
         request = GenerateRequest(image, prompt, provider, model, duration, negative_prompt, guidance_scale)
         with user_errors():
-            task = await service.generate(request, allow_local_files=state.allow_local_files)
-        task = await service.wait(task.task_id, wait_seconds, _reporter(ctx))
+            task = await service.generate(request, allow_local_files=state.allow_local_files,
+                                          submit_wait=max(wait_seconds, MIN_SUBMIT_WAIT))
+        left = max(0.0, wait_seconds - (anyio.current_time() - started))
+        task = await service.wait(task.task_id, left, _reporter(ctx))
         return task_result(task)
 
     @server.tool(description=GET_DESCRIPTION, annotations=READ_ONLY)
@@ -204,6 +209,11 @@ def guidance(task: Task) -> str:
         return f"The video is ready: {where}.{note}"
     if task.status in ("failed", "cancelled"):
         return f"The generation {task.status} at {task.provider}: {task.error or 'no reason given'}."
+    if not task.provider_task_id:
+        return (
+            f"The task is still being submitted to {task.provider}. Call get_task with "
+            f'task_id="{task.task_id}" and wait_seconds=300 to follow it. Do not call generate_video again for it.'
+        )
     return (
         f"The video is not ready yet ({task.status}, {task.progress}%). Call get_task with "
         f'task_id="{task.task_id}" and wait_seconds=300 to wait for it; it keeps running in the background. '

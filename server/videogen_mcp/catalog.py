@@ -15,8 +15,6 @@ class ModelSpec:
     #: Typical seconds a generation takes, per video duration (from provider docs).
     typical_seconds: dict[int, float]
     durations: tuple[int, ...] = (5, 10)
-    #: Aspect ratio bounds (width / height) of the input image.
-    aspect_range: tuple[float, float] = (1 / 2.5, 2.5)
 
 
 @dataclass(frozen=True)

@@ -54,5 +54,9 @@ class ProviderUnavailable(ProviderError):
     transient = True
 
 
+class UnexpectedReply(ProviderError):
+    """The provider answered 2xx with something we cannot read; asking again rarely helps."""
+
+
 class SubmitOutcomeUnknown(ProviderError):
-    """The submit request may have reached the provider, but no reply came back."""
+    """The submit request may have created a (paid) job, but we cannot tell: never resubmit blindly."""

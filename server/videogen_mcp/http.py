@@ -19,6 +19,7 @@ from videogen_mcp.errors import (
     RateLimited,
     RequestRefused,
     SubmitOutcomeUnknown,
+    UnexpectedReply,
 )
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,17 @@ CREDIT_WORDS = re.compile(r"balance|credit|insufficient|quota|payment|billing", 
 #: Statuses that mean the provider did not process the request, so even a submit may be retried.
 NOT_PROCESSED = {429, 503}
 RETRYABLE_READS = {429, 500, 502, 503, 504}
+#: Statuses after which a submitted job may exist although the reply says failure.
+MAYBE_PROCESSED = {500, 502, 504}
 
 ErrorText = Callable[[Any], str | None]
+
+
+def outcome_unknown(provider: str, what: str) -> SubmitOutcomeUnknown:
+    return SubmitOutcomeUnknown(
+        f"{provider} {what}; the job may still have been created: check the {provider} dashboard before "
+        "submitting again"
+    )
 
 
 def new_client() -> httpx2.AsyncClient:
@@ -81,7 +91,10 @@ class ProviderHttp:
                 await anyio.sleep(_backoff(attempt))
                 continue
             if response.is_success:
-                return self._json(response)
+                return self._json(response, idempotent)
+            status = response.status_code
+            if not idempotent and status in MAYBE_PROCESSED:
+                raise outcome_unknown(self._provider, f"failed while answering the submit request (HTTP {status})")
             error = self._http_error(response)
             retryable = response.status_code in (RETRYABLE_READS if idempotent else NOT_PROCESSED)
             wait = error.retry_after if error.retry_after is not None else _backoff(attempt)
@@ -91,13 +104,14 @@ class ProviderHttp:
             await anyio.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _json(self, response: httpx2.Response) -> Any:
+    def _json(self, response: httpx2.Response, idempotent: bool) -> Any:
         try:
             return response.json()
         except ValueError:
-            raise ProviderUnavailable(
-                f"{self._provider} answered HTTP {response.status_code} with a body that is not JSON; try again later"
-            ) from None
+            what = f"answered HTTP {response.status_code} with a body that is not JSON"
+            if not idempotent:
+                raise outcome_unknown(self._provider, what) from None
+            raise UnexpectedReply(f"{self._provider} {what}") from None
 
     def _http_error(self, response: httpx2.Response) -> ProviderError:
         try:
@@ -116,10 +130,7 @@ class ProviderHttp:
     def _transport_error(self, exc: httpx2.TransportError, idempotent: bool) -> ProviderError:
         kind = type(exc).__name__
         if not idempotent and not isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
-            return SubmitOutcomeUnknown(
-                f"{self._provider} did not answer the submit request ({kind}); the job may still have been "
-                "created: check the provider's dashboard before submitting again"
-            )
+            return outcome_unknown(self._provider, f"did not answer the submit request ({kind})")
         return ProviderUnavailable(f"{self._provider} could not be reached ({kind}); try again later")
 
 

@@ -45,6 +45,7 @@ class TaskList(BaseModel):
 class ModelInfo(BaseModel):
     id: str = Field(description="Canonical model id, the same for every provider.")
     provider_model_id: str = Field(description="The provider's own id for the model.")
+    mode: str | None = Field(default=None, description="The provider's mode parameter for this model, if any.")
     durations: list[int] = Field(description="Allowed video lengths in seconds.")
     guidance_parameter: str = Field(description="The provider's name for guidance_scale.")
     prompt_required: bool

@@ -71,7 +71,7 @@ async def test_progress_rises_strictly_out_of_100_while_waiting(start_server, pn
     assert len(values) >= 3, progress.events
     assert all(b > a for a, b in pairwise(values)), values
     assert all(total == 100 for _, total, _ in progress.events)
-    assert values[-1] == 100
+    assert values[-1] == 100 and 100 not in values[:-1]
     assert all(message for _, _, message in progress.events)
 
 
@@ -159,3 +159,20 @@ async def test_tools_declare_schemas_and_annotations(start_server):
     assert generate.output_schema["properties"]["task_id"]
     assert generate.annotations.open_world_hint and not generate.annotations.idempotent_hint
     assert tools["get_task"].annotations.read_only_hint
+
+
+async def test_slow_submit_never_holds_the_call_past_its_budget(start_server, png, fake):
+    import anyio
+
+    fake.provider("wavespeed").submit_delay = 12
+    async with start_server() as client:
+        started = anyio.current_time()
+        first = await client.call_tool("generate_video", {"image": str(png), "prompt": "pan", "wait_seconds": 0})
+        spent = anyio.current_time() - started
+        task = first.structured_content
+        assert task["status"] == "queued" and task["provider_task_id"] is None
+        assert "still being submitted" in text_of(first)
+        done = await client.call_tool("get_task", {"task_id": task["task_id"], "wait_seconds": 30})
+    assert spent < 11.5
+    assert done.structured_content["status"] == "completed"
+    assert len(fake.provider("wavespeed").submits()) == 1

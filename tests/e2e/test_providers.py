@@ -57,8 +57,10 @@ ERROR_SENTENCES = [
     ([FakeError(401)], "rejected the API key (HTTP 401"),
     ([FakeError(403)], "out of credit (HTTP 403"),
     ([FakeError(429, headers={"Retry-After": "0"})] * 3, "rate limiting requests (HTTP 429)"),
-    ([FakeError(500)], "is unavailable (HTTP 500"),
-    ([FakeError(502, "<html><body>502 Bad Gateway</body></html>")], "is unavailable (HTTP 502)"),
+    ([FakeError(503)] * 3, "is unavailable (HTTP 503"),
+    ([FakeError(500)], "failed while answering the submit request (HTTP 500); the job may still have been created"),
+    ([FakeError(502, "<html><body>502 Bad Gateway</body></html>")], "(HTTP 502); the job may still have been created"),
+    ([FakeError(200, "<html>maintenance</html>")], "not JSON; the job may still have been created"),
 ]
 
 

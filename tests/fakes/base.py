@@ -169,6 +169,7 @@ class FakeProvider:
         self.submit_errors: list[FakeError] = []
         self.poll_errors: list[FakeError] = []
         self.malformed_next_poll = False
+        self.submit_delay = 0.0  # seconds a submit takes to answer (after the job exists)
         self.variant: dict = {}
         self.requests: list[Recorded] = []
         self.jobs: dict[str, FakeJob] = {}
@@ -254,7 +255,10 @@ class FakeProvider:
             return Reply(200, b"not json{")
         if handler is None:
             return self.error(404, path=req.path)
-        return getattr(self, handler)(req, found)
+        reply = getattr(self, handler)(req, found)
+        if kind == "submit" and self.submit_delay:
+            time.sleep(self.submit_delay)  # a slow provider: the job exists, the answer is late
+        return reply
 
     def attach_file(self, req: Recorded) -> None:
         fields = parse_multipart(req.raw, req.headers.get("content-type", ""))

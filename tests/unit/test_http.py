@@ -17,6 +17,7 @@ from videogen_mcp.errors import (
     RateLimited,
     RequestRefused,
     SubmitOutcomeUnknown,
+    UnexpectedReply,
 )
 from videogen_mcp.http import ProviderHttp, error_for_status
 from videogen_mcp.images import load_image
@@ -172,7 +173,7 @@ async def test_poll_gives_up_after_three_attempts():
 @pytest.mark.parametrize("status", [500, 502, 504])
 async def test_submit_is_not_retried_on_a_server_error(status):
     script = Script(httpx2.Response(status, json={"message": "boom"}), OK)
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(SubmitOutcomeUnknown, match="may still have been created"):
         await send(script, idempotent=False, method="POST")
     assert script.calls == 1
 
@@ -245,18 +246,31 @@ async def test_poll_that_never_gets_a_reply_is_provider_unavailable():
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("idempotent", [True, False])
-async def test_html_502_from_a_gateway_is_provider_unavailable_without_the_html(idempotent):
+async def test_html_502_from_a_gateway_is_provider_unavailable_without_the_html():
     with pytest.raises(ProviderUnavailable) as caught:
-        await send(Script(HTML_502), idempotent=idempotent)
+        await send(Script(HTML_502), idempotent=True)
     assert str(caught.value) == "wavespeed is unavailable (HTTP 502); try again later"
 
 
 @pytest.mark.anyio
-async def test_non_json_200_is_provider_unavailable():
+async def test_html_502_to_a_submit_warns_that_the_job_may_exist_without_the_html():
+    with pytest.raises(SubmitOutcomeUnknown) as caught:
+        await send(Script(HTML_502), idempotent=False)
+    assert str(caught.value).startswith("wavespeed failed while answering the submit request (HTTP 502); the job may")
+
+
+@pytest.mark.anyio
+async def test_non_json_200_is_an_unexpected_reply():
     script = Script(httpx2.Response(200, text="<html>maintenance</html>"))
-    with pytest.raises(ProviderUnavailable, match="not JSON"):
+    with pytest.raises(UnexpectedReply, match="not JSON"):
         await send(script, idempotent=True)
+
+
+@pytest.mark.anyio
+async def test_non_json_200_to_a_submit_warns_that_the_job_may_exist():
+    script = Script(httpx2.Response(200, text="<html>maintenance</html>"))
+    with pytest.raises(SubmitOutcomeUnknown, match="check the wavespeed dashboard"):
+        await send(script, idempotent=False, method="POST")
 
 
 # -- no secret in any error ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 from tests.unit.conftest import image_bytes, offline_client
 from videogen_mcp.catalog import resolve
-from videogen_mcp.errors import KeyRejected, ProviderError, ProviderUnavailable, RequestRefused
+from videogen_mcp.errors import KeyRejected, ProviderError, ProviderUnavailable, RequestRefused, UnexpectedReply
 from videogen_mcp.images import check_image_bytes, load_image
 from videogen_mcp.providers import ADAPTERS, AimlApi, PollResult, SubmitRequest
 from videogen_mcp.providers.gptproto import GptProto
@@ -236,8 +236,8 @@ def test_parse_submit_returns_the_provider_task_id(provider, body, task_id):
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("body", [{}, [], "ok", None, {"data": {}}, {"id": ""}, {"task_id": None}])
-def test_parse_submit_without_a_task_id_is_provider_unavailable(provider, body):
-    with pytest.raises(ProviderUnavailable, match="unexpected reply"):
+def test_parse_submit_without_a_task_id_is_an_unexpected_reply(provider, body):
+    with pytest.raises(UnexpectedReply, match="unexpected reply"):
         adapter(provider).parse_submit(body)
 
 
@@ -387,8 +387,8 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize(("provider", "body"), MALFORMED)
-def test_malformed_poll_reply_is_provider_unavailable(provider, body):
-    with pytest.raises(ProviderUnavailable, match=rf"^{provider} sent an unexpected reply \(.+\); try again later$"):
+def test_malformed_poll_reply_is_an_unexpected_reply(provider, body):
+    with pytest.raises(UnexpectedReply, match=rf"^{provider} sent an unexpected reply: .+$"):
         adapter(provider).parse_poll(body)
 
 
@@ -532,14 +532,14 @@ async def test_wavespeed_uploads_local_image_with_its_real_type_then_submits_the
 
 
 @pytest.mark.anyio
-async def test_wavespeed_upload_reply_without_download_url_is_provider_unavailable():
+async def test_wavespeed_upload_reply_without_download_url_is_an_unexpected_reply():
     image = check_image_bytes(image_bytes(), "test")
 
     def reply(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, json={"code": 200, "message": "success", "data": {"type": "image"}})
 
     async with httpx2.AsyncClient(transport=httpx2.MockTransport(reply)) as client:
-        with pytest.raises(ProviderUnavailable, match="download_url"):
+        with pytest.raises(UnexpectedReply, match="download_url"):
             await adapter("wavespeed", client).image_reference(image)
 
 

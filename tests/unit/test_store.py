@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,17 +29,17 @@ def test_store_creates_its_folder_and_file(db_path, store):
     assert db_path.is_file()
 
 
-def test_insert_then_get_round_trips_every_field(store):
+def test_insert_then_get_round_trips_every_field(store, db_path):
     original = task("t1", provider="myrouter", model="kling-v2.1-i2v-master", prompt="a dog ✓ runs", duration=10)
     store.insert(original, {"image": "image/png 640x360", "guidance_scale": 0.5})
     assert store.get("t1") == original
     assert store.get("t1").resource_uri == "task://t1"
-    assert store.request_of("t1") == {"image": "image/png 640x360", "guidance_scale": 0.5}
+    stored = sqlite3.connect(db_path).execute("SELECT request FROM tasks WHERE task_id = 't1'").fetchone()[0]
+    assert json.loads(stored) == {"image": "image/png 640x360", "guidance_scale": 0.5}
 
 
 def test_get_unknown_task_is_none(store):
     assert store.get("nope") is None
-    assert store.request_of("nope") == {}
 
 
 def test_update_changes_the_stored_task(store):
@@ -50,10 +51,11 @@ def test_update_changes_the_stored_task(store):
     assert store.get("t1") == done
 
 
-def test_update_keeps_the_request_record(store):
+def test_update_keeps_the_request_record(store, db_path):
     store.insert(task("t1"), {"image": "https://x/a.png"})
     store.update(task("t1", status="processing"))
-    assert store.request_of("t1") == {"image": "https://x/a.png"}
+    stored = sqlite3.connect(db_path).execute("SELECT request FROM tasks WHERE task_id = 't1'").fetchone()[0]
+    assert json.loads(stored) == {"image": "https://x/a.png"}
 
 
 def test_duplicate_task_id_is_refused(store):
@@ -135,3 +137,20 @@ def test_store_uses_wal_journal_mode(db_path, store):
         assert other.execute("SELECT status FROM tasks WHERE task_id = 't1'").fetchone()[0] == "queued"
     finally:
         other.close()
+
+
+def test_update_never_overwrites_a_task_another_process_finished(store):
+    running = task("t1", status="processing")
+    store.insert(running, {})
+    assert store.update(running.model_copy(update={"status": "completed", "progress": 100}))
+    assert not store.update(running.model_copy(update={"progress": 40}))
+    assert store.get("t1").status == "completed"
+
+
+def test_unusable_data_dir_is_a_config_error_naming_the_variable(tmp_path):
+    from videogen_mcp.errors import ConfigError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ConfigError, match="VIDEOGEN_DATA_DIR"):
+        TaskStore(blocker / "tasks.db")

@@ -12,6 +12,7 @@ import anyio
 
 from videogen_mcp.config import Settings, load_settings
 from videogen_mcp.errors import VideogenError
+from videogen_mcp.tasks.store import TaskStore
 
 log = logging.getLogger("videogen_mcp")
 
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per poll is noise
     try:
         settings = load_settings()
+        TaskStore(settings.data_dir / "tasks.db").close()  # a bad VIDEOGEN_DATA_DIR stops start-up in one line
         sys.exit(args.run(settings, args) or 0)
     except VideogenError as exc:
         print(f"videogen-mcp: {exc}", file=sys.stderr)

@@ -37,7 +37,7 @@ async def _draw_bar(progress: float, message: str) -> None:
 
 
 async def providers(settings: Settings, _args: argparse.Namespace) -> int:
-    async with open_service(settings) as service:
+    async with open_service(settings, follow=False) as service:
         infos = service.providers()
     print(f"{'provider':<10} {'configured':<11} {'model':<26} {'provider id':<48} price")
     for info in infos:
@@ -45,7 +45,8 @@ async def providers(settings: Settings, _args: argparse.Namespace) -> int:
         name = info.name + (" *" if info.is_default else "")
         for model in info.models:
             price = ", ".join(f"${p:.2f}/{d}s" for d, p in (model.price_usd or {}).items()) or "-"
-            print(f"{name:<10} {state:<11} {model.id:<26} {model.provider_model_id:<48} {price}")
+            own = model.provider_model_id + (f" (mode {model.mode})" if model.mode else "")
+            print(f"{name:<10} {state:<11} {model.id:<26} {own:<48} {price}")
         if info.setup:
             print(f"{'':<10} {info.setup}")
     print("* default provider", file=sys.stderr)
@@ -53,7 +54,7 @@ async def providers(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def tasks(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_service(settings) as service:
+    async with open_service(settings, follow=False) as service:
         recent = service.list(limit=args.limit)
     if not recent:
         print("no tasks yet", file=sys.stderr)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import httpx2
 
 from videogen_mcp.catalog import Offering
-from videogen_mcp.errors import ProviderUnavailable
-from videogen_mcp.http import ProviderHttp
+from videogen_mcp.errors import UnexpectedReply
+from videogen_mcp.http import ProviderHttp, outcome_unknown
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import TaskStatus
 
@@ -70,10 +70,16 @@ class Adapter:
     async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
         """Submit the job; returns the provider's task id."""
         reply = await self.http.send(self.submit_request(req, await self.image_reference(image)), idempotent=False)
-        return self.parse_submit(reply)
+        try:
+            return self.parse_submit(reply)
+        except UnexpectedReply as exc:  # a 2xx we cannot read may still have started a paid job
+            raise outcome_unknown(self.name, f"sent a submit reply this server cannot read ({exc})") from None
 
     async def poll(self, provider_task_id: str) -> PollResult:
-        return self.parse_poll(await self.http.send(self.poll_request(provider_task_id), idempotent=True))
+        result = self.parse_poll(await self.http.send(self.poll_request(provider_task_id), idempotent=True))
+        if result.error:
+            result = replace(result, error=self.http.redact(result.error))
+        return result
 
     # Translation, one provider each.
     def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
@@ -92,8 +98,8 @@ class Adapter:
         """The provider's own message in an error body, if it has one."""
         raise NotImplementedError
 
-    def unexpected(self, what: str) -> ProviderUnavailable:
-        return ProviderUnavailable(f"{self.name} sent an unexpected reply ({what}); try again later")
+    def unexpected(self, what: str) -> UnexpectedReply:
+        return UnexpectedReply(f"{self.name} sent an unexpected reply: {what}")
 
 
 def optional_fields(**fields: Any) -> dict[str, Any]:

@@ -40,7 +40,7 @@ class WaveSpeed(Adapter):
             "/api/v3/media/upload/binary",
             files={"file": (f"image{image.extension}", image.data, image.mime)},
         )
-        reply = self.envelope_data(await self.http.send(request, idempotent=False))
+        reply = self.envelope_data(await self.http.send(request, idempotent=True))  # an upload costs nothing
         url = dig(reply, "download_url")
         if not isinstance(url, str) or not url:
             raise self.unexpected("the upload reply has no download_url")
@@ -71,7 +71,7 @@ class WaveSpeed(Adapter):
         video_url = dig(data, "outputs", 0) if status == "completed" else None
         if status == "completed" and not isinstance(video_url, str):
             raise self.unexpected("a completed prediction without an output URL")
-        error = data.get("error") or None
+        error = self.error_text({"error": data.get("error")})
         if status == "failed" and not error:
             error = "the provider gave no reason" if raw == "failed" else f"the job ended with status {raw!r}"
         return PollResult(status=status, raw_status=raw, video_url=video_url, error=error)  # type: ignore[arg-type]
@@ -80,6 +80,10 @@ class WaveSpeed(Adapter):
         """`data` of a {code, message, data} envelope; a code other than 200 is an error even on HTTP 200."""
         if not isinstance(body, dict):
             raise self.unexpected("the reply is not a JSON object")
+        if "data" not in body and isinstance(body.get("error"), dict):  # GPTProto's error body, even on HTTP 200
+            kind = str(body["error"].get("type") or "")
+            status = int(kind) if kind.isdigit() else 429 if "rate_limit" in kind else 400
+            raise error_for_status(self.name, status, self.http.redact(self.error_text(body)))
         code = body.get("code", 200)
         if isinstance(code, int | str) and str(code) != "200":
             status = int(code) if str(code).isdigit() else 400

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 import anyio
 
@@ -17,10 +18,25 @@ class TaskEvents:
 
     def __init__(self) -> None:
         self._events: dict[str, anyio.Event] = {}
+        self._watchers: dict[str, int] = {}
         self._listeners: list[Listener] = []
 
-    def watch(self, task_id: str) -> anyio.Event:
-        """An event set at the next change of the task. Take it before reading the task, then wait."""
+    @contextmanager
+    def watching(self, task_id: str) -> Iterator[Callable[[], anyio.Event]]:
+        """Yields next_change(): an event set at the task's next change. Take it before reading the task.
+
+        The per-task state is dropped when the last watcher leaves, so finished waits leave nothing behind.
+        """
+        self._watchers[task_id] = self._watchers.get(task_id, 0) + 1
+        try:
+            yield lambda: self._next_change(task_id)
+        finally:
+            self._watchers[task_id] -= 1
+            if not self._watchers[task_id]:
+                del self._watchers[task_id]
+                self._events.pop(task_id, None)
+
+    def _next_change(self, task_id: str) -> anyio.Event:
         event = self._events.get(task_id)
         if event is None:
             event = self._events[task_id] = anyio.Event()

@@ -21,7 +21,15 @@ from videogen_mcp.tasks.timing import PollSchedule, elapsed_seconds, estimated_e
 log = logging.getLogger(__name__)
 
 UNKNOWN_STATUS_LIMIT = 10
+#: Polls in a row that fail for a reason asking again will not fix (bad key, unreadable reply).
 PERMANENT_ERROR_LIMIT = 10
+#: A task is given up after this many typical durations, and never before GIVE_UP_FLOOR seconds.
+GIVE_UP_FACTOR = 24
+GIVE_UP_FLOOR = 3 * 3600
+#: A submit that has not recorded its provider id after this long was cut off by a stopped process.
+SUBMIT_GRACE = 120.0
+#: Pause before following a task again after an unexpected error in this server.
+RETRY_AFTER_BUG = 30.0
 INTERRUPTED = (
     "the server stopped while submitting this task, so whether the provider received it is unknown; "
     "check the provider's dashboard before submitting again"
@@ -30,7 +38,7 @@ INTERRUPTED = (
 
 @dataclass
 class Submission:
-    """A task still to be sent to its provider; `done` is set once the provider answered."""
+    """A task still to be sent to its provider; `done` is set once the provider answered (or failed to)."""
 
     request: SubmitRequest
     image: ImageInput
@@ -71,21 +79,32 @@ class Poller:
     async def resume(self) -> None:
         """Called at start-up: follow every unfinished task left by an earlier run."""
         for task in self._store.unfinished():
-            if task.provider_task_id is None:
-                await self._save(task, status="failed", error=INTERRUPTED)
-            elif task.provider not in self._adapters:
-                log.warning("task %s needs %s, which is not configured; not following it", task.task_id, task.provider)
-            else:
+            if task.provider in self._adapters:
                 self.follow(task.task_id)
+            else:
+                log.warning("task %s needs %s, which is not configured; not following it", task.task_id, task.provider)
 
     async def _follow(self, task_id: str, submission: Submission | None) -> None:
         try:
-            if submission is None or await self._submit(task_id, submission):
-                await self._poll_until_finished(task_id)
-        except Exception:  # a bug must not take the server down; the task resumes at the next start
-            log.exception("following task %s stopped", task_id)
+            while True:
+                try:
+                    await self._follow_once(task_id, submission)
+                    return
+                except Exception:  # a bug here must neither stop the server nor drop the task
+                    log.exception("following task %s failed; trying again in %.0f s", task_id, RETRY_AFTER_BUG)
+                    await anyio.sleep(RETRY_AFTER_BUG)
         finally:
             self._following.discard(task_id)
+            if submission is not None:
+                submission.done.set()
+
+    async def _follow_once(self, task_id: str, submission: Submission | None) -> None:
+        if submission is not None and not submission.done.is_set():
+            if not await self._submit(task_id, submission):
+                return
+        elif not await self._has_provider_id(task_id):
+            return
+        await self._poll_until_finished(task_id)
 
     async def _submit(self, task_id: str, submission: Submission) -> bool:
         task = self._task(task_id)
@@ -100,6 +119,16 @@ class Poller:
         await self._save(task, provider_task_id=provider_task_id)
         return True
 
+    async def _has_provider_id(self, task_id: str) -> bool:
+        """A resumed task without a provider id: another process may still be submitting it; else it was cut."""
+        task = self._task(task_id)
+        if task.provider_task_id is None:
+            await anyio.sleep(max(0.0, SUBMIT_GRACE - elapsed_seconds(task, since=task.updated_at)))
+            task = self._task(task_id)
+            if task.provider_task_id is None and not task.finished:
+                await self._save(task, status="failed", error=INTERRUPTED)
+        return task.provider_task_id is not None and not task.finished
+
     async def _poll_until_finished(self, task_id: str) -> None:
         state = _PollState()
         task = self._task(task_id)
@@ -107,6 +136,11 @@ class Poller:
         while not task.finished:
             await anyio.sleep(self._gap(task, state))
             task = self._task(task_id)
+            if task.finished:
+                return
+            if elapsed_seconds(task) > self._give_up_after(task):
+                await self._give_up(task)
+                return
             try:
                 result = await adapter.poll(task.provider_task_id or "")
             except Exception as exc:
@@ -115,9 +149,21 @@ class Poller:
             state.errors, state.retry_after = 0, None
             task = await self._apply(task, result, state)
 
+    def _typical(self, task: Task) -> float:
+        return typical_seconds(task.provider, task.model, task.duration)
+
     def _gap(self, task: Task, state: _PollState) -> float:
-        typical = typical_seconds(task.provider, task.model, task.duration)
-        return self._schedules[task.provider].gap(elapsed_seconds(task), typical, task.eta_seconds, state.retry_after)
+        schedule = self._schedules[task.provider]
+        return schedule.gap(elapsed_seconds(task), self._typical(task), task.eta_seconds, state.retry_after)
+
+    def _give_up_after(self, task: Task) -> float:
+        return max(GIVE_UP_FACTOR * self._typical(task), GIVE_UP_FLOOR)
+
+    async def _give_up(self, task: Task) -> None:
+        hours = elapsed_seconds(task) / 3600
+        error = (f"{task.provider} had not finished this task after {hours:.1f} h, so the server stopped following "
+                 f"it; check the {task.provider} dashboard for job {task.provider_task_id}")
+        await self._save(task, status="failed", error=error, eta_seconds=None)
 
     async def _poll_failed(self, task: Task, state: _PollState, error: VideogenError) -> Task:
         transient = getattr(error, "transient", False)
@@ -132,8 +178,8 @@ class Poller:
         if result.status is None:
             state.unknown += 1
             if state.unknown >= UNKNOWN_STATUS_LIMIT:
-                error = (f"{task.provider} reported a status this server does not know, {result.raw_status!r}, "
-                         f"{state.unknown} times in a row")
+                said = f"an unknown status {result.raw_status!r}" if result.raw_status else "no status"
+                error = f"{task.provider} reported {said} {state.unknown} times in a row"
                 return await self._save(task, status="failed", error=error, eta_seconds=None)
             return task
         state.unknown = 0
@@ -146,21 +192,21 @@ class Poller:
     def _progress(self, task: Task, result: PollResult) -> dict[str, int | None]:
         if result.progress is not None:
             return {"progress": max(0, min(result.progress, 99)), "eta_seconds": result.eta_seconds}
-        typical = typical_seconds(task.provider, task.model, task.duration)
-        elapsed = elapsed_seconds(task)
+        typical, elapsed = self._typical(task), elapsed_seconds(task)
         progress = estimated_progress(elapsed, typical, queued=result.status == "queued")
         return {"progress": max(task.progress, int(progress)), "eta_seconds": estimated_eta(elapsed, typical)}
 
     async def _complete(self, task: Task, video_url: str) -> Task:
+        done = {"status": "completed", "progress": 100, "video_url": video_url, "eta_seconds": None}
         if self._downloader is None:
-            return await self._save(task, status="completed", progress=100, video_url=video_url, eta_seconds=None)
-        task = await self._save(task, video_url=video_url, progress=max(task.progress, 99), eta_seconds=None)
+            return await self._save(task, **done)
+        task = await self._save(task, status="processing", video_url=video_url, progress=99, eta_seconds=None)
         try:
             path = await self._downloader.fetch(video_url, task.task_id)
         except DownloadFailed as exc:
             note = f"the video is ready at video_url, but downloading it failed ({exc}); download it soon"
-            return await self._save(task, status="completed", progress=100, error=note)
-        return await self._save(task, status="completed", progress=100, video_path=str(path))
+            return await self._save(task, **done, error=note)
+        return await self._save(task, **done, video_path=str(path))
 
     def _task(self, task_id: str) -> Task:
         task = self._store.get(task_id)
@@ -168,9 +214,10 @@ class Poller:
         return task
 
     async def _save(self, task: Task, **changes: object) -> Task:
-        """Write first, then tell waiters and subscribers."""
-        updated = task.model_copy(update={**changes, "updated_at": now_iso()})
-        self._store.update(updated)
+        """Write first, then tell waiters and subscribers. A row another process finished is left alone."""
+        updated = Task.model_validate({**task.model_dump(), **changes, "updated_at": now_iso()})
+        if not self._store.update(updated):
+            return self._task(task.task_id)
         await self._events.publish(task.task_id)
         return updated
 

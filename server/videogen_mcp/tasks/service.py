@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -65,7 +66,8 @@ class TaskService:
         models = [
             ModelInfo(
                 id=o.model.id,
-                provider_model_id=o.provider_model_id + (f" (mode {o.mode})" if o.mode else ""),
+                provider_model_id=o.provider_model_id,
+                mode=o.mode,
                 durations=list(o.model.durations),
                 guidance_parameter=o.guidance_parameter,
                 prompt_required=o.prompt_required,
@@ -81,24 +83,28 @@ class TaskService:
         return ProviderInfo(name=name, configured=configured, is_default=name == default, models=models, setup=setup)
 
     # -- submit ------------------------------------------------------------------------------
-    async def generate(self, req: GenerateRequest, *, allow_local_files: bool = True) -> Task:
+    async def generate(
+        self, req: GenerateRequest, *, allow_local_files: bool = True, submit_wait: float = math.inf
+    ) -> Task:
         """Validate, write the task, hand it to the poller, and return once the provider accepted it.
 
         A provider refusal (bad key, no credit, ...) is raised; the task stays in the store as failed.
+        If the provider has not answered within `submit_wait` seconds, the task is returned as it
+        stands (queued, no provider id yet) and the submission goes on in the background.
         """
         adapter = self._adapter(req.provider)
         offering = catalog.resolve(adapter.name, req.model)
         if req.duration not in offering.model.durations:
             raise InvalidInput(f"duration must be 5 or 10 seconds, got {req.duration}")
         image = await anyio.to_thread.run_sync(lambda: load_image(req.image, allow_local=allow_local_files))
-        _check_aspect(image, offering)
         task = self._new_task(adapter.name, offering.model.id, req)
         self._store.insert(task, _request_record(req, image, offering))
         await self.events.publish(task.task_id, created=True)
         submission = Submission(SubmitRequest(offering, req.prompt, req.duration, req.negative_prompt,
                                               req.guidance_scale), image)
         self._poller.follow(task.task_id, submission)
-        await submission.done.wait()
+        with anyio.move_on_after(submit_wait):
+            await submission.done.wait()
         if submission.error is not None:
             raise submission.error
         return self.get(task.task_id)
@@ -130,21 +136,23 @@ class TaskService:
 
     async def wait(self, task_id: str, seconds: float, report: ProgressReport | None = None) -> Task:
         """Wait up to `seconds` for the task to finish, reporting rising progress; never polls a provider."""
+        task_id = task_id.strip()
         deadline = anyio.current_time() + seconds
         last = -1.0
-        while True:
-            changed = self.events.watch(task_id)
-            task = self.get(task_id)
-            if report is not None:
-                value, message = self._progress(task)
-                if value > last:
-                    await report(value, message)
-                    last = value
-            left = deadline - anyio.current_time()
-            if task.finished or left <= 0:
-                return task
-            with anyio.move_on_after(min(left, PROGRESS_TICK) if report else left):
-                await changed.wait()
+        with self.events.watching(task_id) as next_change:
+            while True:
+                changed = next_change()
+                task = self.get(task_id)
+                if report is not None:
+                    value, message = self._progress(task)
+                    if value > last:
+                        await report(value, message)
+                        last = value
+                left = deadline - anyio.current_time()
+                if task.finished or left <= 0:
+                    return task
+                with anyio.move_on_after(min(left, PROGRESS_TICK) if report else left):
+                    await changed.wait()
 
     def _progress(self, task: Task) -> tuple[float, str]:
         if task.status == "completed":
@@ -161,12 +169,6 @@ class TaskService:
         return min(value, 99.0), describe(task, estimated_eta(elapsed, typical))
 
 
-def _check_aspect(image: ImageInput, offering: catalog.Offering) -> None:
-    low, high = offering.model.aspect_range
-    if image.data is not None and not low <= image.width / image.height <= high:
-        raise InvalidInput(f"image aspect ratio must be between 1:2.5 and 2.5:1 for {offering.model.id}")
-
-
 def _request_record(req: GenerateRequest, image: ImageInput, offering: catalog.Offering) -> dict[str, object]:
     """What the store keeps of the request: never the image bytes."""
     return {
@@ -178,8 +180,11 @@ def _request_record(req: GenerateRequest, image: ImageInput, offering: catalog.O
 
 
 @asynccontextmanager
-async def open_service(settings: Settings) -> AsyncIterator[TaskService]:
-    """Open the store, the HTTP client and the poller's task group; resume unfinished tasks."""
+async def open_service(settings: Settings, *, follow: bool = True) -> AsyncIterator[TaskService]:
+    """Open the store, the HTTP client and the poller's task group; resume unfinished tasks if `follow`.
+
+    Read-only commands (tasks, providers) pass follow=False so they never touch another process's tasks.
+    """
     store = TaskStore(settings.data_dir / "tasks.db")
     try:
         async with _plain_errors(), new_client() as client, anyio.create_task_group() as group:
@@ -188,7 +193,8 @@ async def open_service(settings: Settings) -> AsyncIterator[TaskService]:
             downloader = Downloader(client, settings.data_dir / "videos") if settings.download else None
             poller = Poller(store, events, adapters, downloader, _schedules(settings, adapters), group)
             service = TaskService(settings, store, events, adapters, poller)
-            await poller.resume()
+            if follow:
+                await poller.resume()
             yield service
             group.cancel_scope.cancel()
     finally:

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from videogen_mcp.errors import ConfigError
 from videogen_mcp.models import TERMINAL_STATUSES, Task
 
 SCHEMA = """
@@ -38,14 +39,17 @@ class TaskStore:
     """A small synchronous store: each call is one short SQLite statement on a local file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._lock:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+            self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigError(f"VIDEOGEN_DATA_DIR: cannot keep the task database at {path} ({reason})") from None
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         with self._lock:
@@ -56,18 +60,16 @@ class TaskStore:
         marks = ", ".join("?" * len(values))
         self._execute(f"INSERT INTO tasks ({', '.join(COLUMNS)}, request) VALUES ({marks})", values)
 
-    def update(self, task: Task) -> None:
+    def update(self, task: Task) -> bool:
+        """Write the task unless its stored row is already finished (another process may have finished it)."""
         sets = ", ".join(f"{c} = ?" for c in COLUMNS if c != "task_id")
-        values = [getattr(task, c) for c in COLUMNS if c != "task_id"] + [task.task_id]
-        self._execute(f"UPDATE tasks SET {sets} WHERE task_id = ?", values)
+        values = [getattr(task, c) for c in COLUMNS if c != "task_id"] + [task.task_id, *TERMINAL_STATUSES]
+        finished = ", ".join("?" * len(TERMINAL_STATUSES))
+        return self._execute(f"UPDATE tasks SET {sets} WHERE task_id = ? AND status NOT IN ({finished})", values) == 1
 
     def get(self, task_id: str) -> Task | None:
         rows = self._query("SELECT * FROM tasks WHERE task_id = ?", [task_id])
         return _task(rows[0]) if rows else None
-
-    def request_of(self, task_id: str) -> dict[str, Any]:
-        rows = self._query("SELECT request FROM tasks WHERE task_id = ?", [task_id])
-        return json.loads(rows[0]["request"]) if rows else {}
 
     def list(self, status: str | None = None, limit: int = 20) -> list[Task]:
         where, args = ("WHERE status = ?", [status]) if status else ("", [])
@@ -79,9 +81,9 @@ class TaskStore:
         rows = self._query(f"SELECT * FROM tasks WHERE status NOT IN ({marks}) ORDER BY seq", list(TERMINAL_STATUSES))
         return [_task(r) for r in rows]
 
-    def _execute(self, sql: str, args: list[Any]) -> None:
+    def _execute(self, sql: str, args: list[Any]) -> int:
         with self._lock:
-            self._db.execute(sql, args)
+            return self._db.execute(sql, args).rowcount
 
     def _query(self, sql: str, args: list[Any]) -> list[sqlite3.Row]:
         with self._lock:

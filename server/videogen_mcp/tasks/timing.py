@@ -13,9 +13,10 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def elapsed_seconds(task: Task, now: datetime | None = None) -> float:
-    created = datetime.fromisoformat(task.created_at.replace("Z", "+00:00"))
-    return max(0.0, ((now or datetime.now(UTC)) - created).total_seconds())
+def elapsed_seconds(task: Task, now: datetime | None = None, since: str | None = None) -> float:
+    """Seconds since the task was created (or since the `since` timestamp)."""
+    start = datetime.fromisoformat((since or task.created_at).replace("Z", "+00:00"))
+    return max(0.0, ((now or datetime.now(UTC)) - start).total_seconds())
 
 
 def estimated_progress(elapsed: float, typical: float, queued: bool) -> float:
