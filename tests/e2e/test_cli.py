@@ -78,3 +78,16 @@ async def test_claude_desktop_checkout_entry_follows_a_generation(fake, tmp_path
         result = await client.call_tool("generate_video", {"image": str(png), "prompt": "a cat waves"})
     assert result.structured_content["status"] == "completed"
     assert Path(result.structured_content["video_path"]).is_file()
+
+
+def test_readme_offline_generate_renders_with_no_key(tmp_path):
+    image = tmp_path / "cat.png"
+    from tests.conftest import make_image
+
+    make_image(image, (900, 900))
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}  # no key, no data dir: the defaults
+    done = run_cli(["generate", "--image", str(image), "--prompt", "slow zoom in on the cat"], env)
+    assert done.returncode == 0, done.stderr
+    video = Path(done.stdout.strip())
+    assert video.parent == tmp_path / ".local" / "share" / "videogen-mcp" / "videos"
+    assert video.read_bytes()[4:8] == b"ftyp"

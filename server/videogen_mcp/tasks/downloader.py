@@ -15,6 +15,9 @@ import httpx2
 
 log = logging.getLogger(__name__)
 
+#: Longest one download attempt may take, whatever the file size.
+DOWNLOAD_TIMEOUT = 600.0
+
 
 class DownloadFailed(Exception):
     pass
@@ -23,17 +26,20 @@ class DownloadFailed(Exception):
 class Downloader:
     """Fetches with the shared client, which carries no provider key: the URL may be a third party's CDN."""
 
-    def __init__(self, client: httpx2.AsyncClient, videos_dir: Path, attempts: int = 3) -> None:
+    def __init__(self, client: httpx2.AsyncClient, videos_dir: Path, attempts: int = 3,
+                 timeout: float = DOWNLOAD_TIMEOUT) -> None:
         self._client = client
         self._dir = videos_dir
         self._attempts = attempts
+        self._timeout = timeout
 
     async def fetch(self, url: str, task_id: str) -> Path:
         self._dir.mkdir(parents=True, exist_ok=True)
         for attempt in range(1, self._attempts + 1):
             try:
-                return await self._fetch_once(url, self._dir / f"{task_id}.mp4")
-            except (httpx2.HTTPError, OSError) as exc:
+                with anyio.fail_after(self._timeout):  # a CDN that trickles bytes must not hold the task forever
+                    return await self._fetch_once(url, self._dir / f"{task_id}.mp4")
+            except (httpx2.HTTPError, OSError, TimeoutError) as exc:
                 reason = _reason(exc)
                 log.warning("download of task %s failed (attempt %d): %s", task_id, attempt, reason)
                 if attempt == self._attempts:
