@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ERAS, SERVER_COMMAND, server_env, stdio_client
+from videogen_mcp.config import default_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,5 +90,5 @@ def test_readme_offline_generate_renders_with_no_key(tmp_path):
     done = run_cli(["generate", "--image", str(image), "--prompt", "slow zoom in on the cat"], env)
     assert done.returncode == 0, done.stderr
     video = Path(done.stdout.strip())
-    assert video.parent == tmp_path / ".local" / "share" / "videogen-mcp" / "videos"
+    assert video.parent == default_data_dir(env) / "videos"
     assert video.read_bytes()[4:8] == b"ftyp"
