@@ -39,7 +39,7 @@ class Downloader:
             try:
                 with anyio.fail_after(self._timeout):  # a CDN that trickles bytes must not hold the task forever
                     return await self._fetch_once(url, self._dir / f"{task_id}.mp4")
-            except (httpx2.HTTPError, OSError, TimeoutError) as exc:
+            except Exception as exc:  # whatever went wrong, the task must end: the URL stays in video_url
                 reason = _reason(exc)
                 log.warning("download of task %s failed (attempt %d): %s", task_id, attempt, reason)
                 if attempt == self._attempts:

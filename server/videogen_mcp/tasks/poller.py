@@ -136,18 +136,22 @@ class Poller:
         while not task.finished:
             await anyio.sleep(self._gap(task, state))
             task = self._task(task_id)
-            if task.finished:
+            if task.finished:  # another process finished it: tell this process's waiters
+                await self._events.publish(task_id)
                 return
-            if elapsed_seconds(task) > self._give_up_after(task):
+            task = await self._poll_once(adapter, task, state)
+            if not task.finished and elapsed_seconds(task) > self._give_up_after(task):
                 await self._give_up(task)
                 return
-            try:
-                result = await adapter.poll(task.provider_task_id or "")
-            except Exception as exc:
-                task = await self._poll_failed(task, state, _as_videogen_error(exc))
-                continue
-            state.errors, state.retry_after = 0, None
-            task = await self._apply(task, result, state)
+
+    async def _poll_once(self, adapter: Adapter, task: Task, state: _PollState) -> Task:
+        """Ask the provider once (also after a long downtime, before any deadline) and record the answer."""
+        try:
+            result = await adapter.poll(task.provider_task_id or "")
+        except Exception as exc:
+            return await self._poll_failed(task, state, _as_videogen_error(exc))
+        state.errors, state.retry_after = 0, None
+        return await self._apply(task, result, state)
 
     def _typical(self, task: Task) -> float:
         return typical_seconds(task.provider, task.model, task.duration)
@@ -201,6 +205,8 @@ class Poller:
         if self._downloader is None:
             return await self._save(task, **done)
         task = await self._save(task, status="processing", video_url=video_url, progress=99, eta_seconds=None)
+        if task.finished:
+            return task
         try:
             path = await self._downloader.fetch(video_url, task.task_id)
         except DownloadFailed as exc:
@@ -217,7 +223,7 @@ class Poller:
         """Write first, then tell waiters and subscribers. A row another process finished is left alone."""
         updated = Task.model_validate({**task.model_dump(), **changes, "updated_at": now_iso()})
         if not self._store.update(updated):
-            return self._task(task.task_id)
+            updated = self._task(task.task_id)  # finished meanwhile by another process
         await self._events.publish(task.task_id)
         return updated
 

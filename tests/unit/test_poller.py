@@ -1,0 +1,635 @@
+"""The Poller in-process: a scripted provider, a real store on disk, real events, and fast clocks.
+
+The helpers here (FakeAdapter, rig, put, settled, until) are shared with test_service.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+
+from tests.unit.conftest import offline_client, task
+from videogen_mcp.config import Settings
+from videogen_mcp.errors import ProviderUnavailable, RateLimited, UnexpectedReply
+from videogen_mcp.images import ImageInput
+from videogen_mcp.models import Task
+from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest
+from videogen_mcp.tasks import poller as poller_module
+from videogen_mcp.tasks.downloader import Downloader
+from videogen_mcp.tasks.events import TaskEvents
+from videogen_mcp.tasks.poller import INTERRUPTED, Poller
+from videogen_mcp.tasks.service import TaskService
+from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.timing import PollSchedule, now_iso
+
+pytestmark = pytest.mark.anyio
+
+JOB = "job-1"
+IMAGE_URL = "https://cdn.example.com/cat.png"
+VIDEO_URL = "https://cdn.example.com/out/video.mp4"
+FAST = PollSchedule(min_gap=0.001, max_gap=0.01)
+#: Longest any one rig may run: a hang fails the test instead of stalling the suite.
+LIMIT = 3.0
+
+# -- a scripted provider -------------------------------------------------------------------------
+
+#: One scripted answer: a value, an exception to raise, or an async callable producing either.
+Step = Any
+
+
+def processing(progress: int | None = None, eta: int | None = None) -> PollResult:
+    return PollResult("processing", "processing", progress=progress, eta_seconds=eta)
+
+
+def completed(url: str = VIDEO_URL) -> PollResult:
+    return PollResult("completed", "completed", progress=100, video_url=url)
+
+
+def unknown(raw: str = "warming-up") -> PollResult:
+    return PollResult(None, raw)
+
+
+async def _play(step: Step) -> Any:
+    if callable(step):
+        step = await step()
+    if isinstance(step, BaseException):
+        raise step
+    return step
+
+
+class FakeAdapter(Adapter):
+    """A provider that answers from a script: each poll plays the next step; past the end it says processing."""
+
+    name = "wavespeed"
+    default_base_url = "https://fake-provider.invalid"
+    poll_interval = 0.001
+
+    def __init__(self, polls: Iterable[Step] = (), *, submit: Step = JOB) -> None:
+        super().__init__("sk-fake-key-000", None, offline_client())
+        self.script: deque[Step] = deque(polls)
+        self.submit_step = submit
+        self.submits: list[SubmitRequest] = []
+        self.polls: list[tuple[str, float]] = []
+
+    async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
+        self.submits.append(req)
+        return await _play(self.submit_step)
+
+    async def poll(self, provider_task_id: str) -> PollResult:
+        self.polls.append((provider_task_id, anyio.current_time()))
+        return await _play(self.script.popleft() if self.script else processing())
+
+
+class ProgressAdapter(FakeAdapter):
+    """The same, for a provider whose poll replies carry a real percentage."""
+
+    reports_progress = True
+
+
+# -- the rig: store, events, poller and service in one task group --------------------------------
+
+
+@dataclass
+class Rig:
+    store: TaskStore
+    events: TaskEvents
+    poller: Poller
+    service: TaskService
+    adapter: FakeAdapter
+
+
+@asynccontextmanager
+async def _unwrapped() -> AsyncIterator[None]:
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+
+
+@asynccontextmanager
+async def rig(tmp_path: Path, adapter: FakeAdapter | None = None, *, downloader: Downloader | None = None,
+              db: Path | None = None) -> AsyncIterator[Rig]:
+    """One "process": its own store connection, events and poller over `db` (default tmp_path/tasks.db)."""
+    adapter = adapter or FakeAdapter()
+    store = TaskStore(db or tmp_path / "tasks.db")
+    events = TaskEvents()
+    adapters: dict[str, Adapter] = {adapter.name: adapter}
+    try:
+        with anyio.fail_after(LIMIT):
+            async with _unwrapped(), anyio.create_task_group() as group:
+                poller = Poller(store, events, adapters, downloader, {adapter.name: FAST}, group)
+                service = TaskService(Settings(data_dir=tmp_path), store, events, adapters, poller)
+                yield Rig(store, events, poller, service, adapter)
+                group.cancel_scope.cancel()
+    finally:
+        store.close()
+
+
+def video_downloader(tmp_path: Path, handler: Callable[[httpx2.Request], Any]) -> Downloader:
+    """A Downloader over a mock transport; one attempt, so a failure costs no back-off sleep."""
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+    return Downloader(client, tmp_path / "videos", attempts=1)
+
+
+def ago(seconds: float) -> str:
+    stamp = datetime.now(UTC) - timedelta(seconds=seconds)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def put(store: TaskStore, task_id: str = "t1", *, age: float = 0.0, **fields: object) -> Task:
+    """Store a task created `age` seconds ago (and last written then)."""
+    row = task(task_id, created_at=ago(age), updated_at=ago(age), **fields)
+    store.insert(row, {})
+    return row
+
+
+async def until(condition: Callable[[], object], step: float = 0.002) -> None:
+    while not condition():
+        await anyio.sleep(step)
+
+
+async def settled(store: TaskStore, task_id: str = "t1") -> Task:
+    """The task once it is finished (the rig's time limit turns a hang into a failure)."""
+    await until(lambda: store.get(task_id).finished)
+    return store.get(task_id)
+
+
+async def idle(poller: Poller) -> None:
+    await until(lambda: not poller._following)
+
+
+@pytest.fixture(autouse=True)
+def quick_constants(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(poller_module, "RETRY_AFTER_BUG", 0.01)
+    monkeypatch.setattr(poller_module, "SUBMIT_GRACE", 0.15)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every delay the poller asks anyio.sleep for, in order (the sleeps still happen)."""
+    delays: list[float] = []
+    real_sleep = anyio.sleep
+
+    async def sleep(delay: float) -> None:
+        delays.append(delay)
+        await real_sleep(delay)
+
+    monkeypatch.setattr(poller_module, "anyio", SimpleNamespace(sleep=sleep))
+    return delays
+
+
+async def follow(r: Rig, task_id: str = "t1", **fields: object) -> Task:
+    """Store a task the provider already accepted, follow it, and return it once finished."""
+    fields = {"status": "processing", "provider_task_id": JOB, **fields}
+    put(r.store, task_id, **fields)
+    r.poller.follow(task_id)
+    return await settled(r.store, task_id)
+
+
+# -- unknown statuses ----------------------------------------------------------------------------
+
+
+async def test_ten_unknown_statuses_in_a_row_fail_the_task_quoting_the_status(tmp_path):
+    async with rig(tmp_path, FakeAdapter([unknown("warming-up")] * 10)) as r:
+        done = await follow(r)
+    assert done.status == "failed"
+    assert "'warming-up'" in done.error
+    assert "10 times in a row" in done.error
+    assert len(r.adapter.polls) == 10
+
+
+async def test_an_empty_status_ten_times_fails_saying_there_was_no_status(tmp_path):
+    async with rig(tmp_path, FakeAdapter([unknown("")] * 10)) as r:
+        done = await follow(r)
+    assert done.status == "failed"
+    assert "no status" in done.error
+
+
+async def test_nine_unknown_statuses_then_completed_is_completed(tmp_path):
+    async with rig(tmp_path, FakeAdapter([unknown()] * 9 + [completed()])) as r:
+        done = await follow(r)
+    assert done.status == "completed"
+    assert done.error is None
+    assert done.progress == 100
+
+
+async def test_a_known_status_resets_the_count_of_unknown_ones(tmp_path):
+    script = [unknown()] * 9 + [processing()] + [unknown()] * 9 + [completed()]
+    async with rig(tmp_path, FakeAdapter(script)) as r:
+        done = await follow(r)
+    assert done.status == "completed"
+
+
+async def test_an_unknown_status_is_never_taken_for_success(tmp_path):
+    async with rig(tmp_path, FakeAdapter([unknown("succeeded-ish")] * 5)) as r:
+        put(r.store, status="processing", provider_task_id=JOB)
+        r.poller.follow("t1")
+        await until(lambda: len(r.adapter.polls) >= 7)
+        assert r.store.get("t1").status == "processing"
+
+
+# -- poll errors ---------------------------------------------------------------------------------
+
+
+async def test_ten_unreadable_replies_in_a_row_fail_the_task_with_that_error(tmp_path):
+    error = "wavespeed sent an unexpected reply: no data.status"
+    async with rig(tmp_path, FakeAdapter([UnexpectedReply(error)] * 10)) as r:
+        done = await follow(r)
+    assert done.status == "failed"
+    assert done.error == error
+    assert done.eta_seconds is None
+    assert len(r.adapter.polls) == 10
+
+
+async def test_nine_unreadable_replies_then_completed_is_completed(tmp_path):
+    async with rig(tmp_path, FakeAdapter([UnexpectedReply("bad")] * 9 + [completed()])) as r:
+        done = await follow(r)
+    assert done.status == "completed"
+
+
+async def test_a_good_poll_resets_the_count_of_unreadable_replies(tmp_path):
+    script = [UnexpectedReply("bad")] * 9 + [processing()] + [UnexpectedReply("bad")] * 9 + [completed()]
+    async with rig(tmp_path, FakeAdapter(script)) as r:
+        done = await follow(r)
+    assert done.status == "completed"
+
+
+async def test_transient_errors_interleaved_with_unreadable_replies_do_not_fail_the_task(tmp_path):
+    script: list[Step] = []
+    for i in range(9):
+        script += [UnexpectedReply("bad"), ProviderUnavailable("wavespeed is down (HTTP 503)") if i % 2
+                   else RateLimited("wavespeed asks to slow down (HTTP 429)")]
+    async with rig(tmp_path, FakeAdapter([*script, completed()])) as r:
+        done = await follow(r)
+    assert done.status == "completed"
+    assert len(r.adapter.polls) == 19
+
+
+async def test_more_transient_errors_in_a_row_than_the_limit_do_not_fail_the_task(tmp_path):
+    script = [ProviderUnavailable("down"), RateLimited("slow down")] * 6
+    async with rig(tmp_path, FakeAdapter([*script, completed()])) as r:
+        done = await follow(r)
+    assert done.status == "completed"
+    assert len(r.adapter.polls) == 13
+
+
+@pytest.mark.parametrize("error_class", [RateLimited, ProviderUnavailable])
+async def test_a_retry_after_is_honoured_as_the_next_gap_and_then_forgotten(tmp_path, sleeps, error_class):
+    script = [error_class("slow down", retry_after=0.12), processing(), completed()]
+    async with rig(tmp_path, FakeAdapter(script)) as r:
+        await follow(r)
+    first, retry, after_retry, *_ = sleeps
+    assert first <= FAST.max_gap
+    assert retry == pytest.approx(0.12)
+    assert after_retry <= FAST.max_gap
+    (_, t1), (_, t2), (_, t3) = r.adapter.polls
+    assert t2 - t1 >= 0.12
+    assert t3 - t2 < 0.12
+
+
+async def test_gaps_between_polls_stay_within_the_schedule(tmp_path, sleeps):
+    async with rig(tmp_path, FakeAdapter([processing()] * 4 + [completed()])) as r:
+        await follow(r)
+    assert len(sleeps) == 5
+    assert all(FAST.min_gap <= gap <= FAST.max_gap for gap in sleeps)
+
+
+# -- giving up -----------------------------------------------------------------------------------
+
+
+async def test_a_task_still_unfinished_after_the_deadline_fails_naming_the_provider_job(tmp_path, monkeypatch):
+    monkeypatch.setattr(poller_module, "GIVE_UP_FACTOR", 0)
+    monkeypatch.setattr(poller_module, "GIVE_UP_FLOOR", 0.1)
+    async with rig(tmp_path) as r:
+        done = await follow(r, provider_task_id="job-77")
+    assert done.status == "failed"
+    assert "job job-77" in done.error
+    assert "wavespeed" in done.error
+    assert done.eta_seconds is None
+    assert r.adapter.polls  # it was followed until the deadline
+
+
+async def test_a_task_resumed_long_after_its_deadline_and_still_running_is_given_up(tmp_path):
+    async with rig(tmp_path) as r:  # the real limits: 3 h at the least
+        put(r.store, age=4 * 3600, status="processing", provider_task_id="job-77")
+        await r.poller.resume()
+        done = await settled(r.store)
+    assert done.status == "failed"
+    assert "after 4.0 h" in done.error
+    assert "wavespeed dashboard for job job-77" in done.error
+
+
+async def test_a_task_resumed_after_its_deadline_is_asked_about_once_before_being_given_up(tmp_path):
+    async with rig(tmp_path, FakeAdapter([completed()])) as r:
+        put(r.store, age=4 * 3600, status="processing", provider_task_id="job-77")
+        await r.poller.resume()
+        done = await settled(r.store)
+    assert r.adapter.polls, "the provider was never asked"
+    assert done.status == "completed"
+    assert done.video_url == VIDEO_URL
+
+
+# -- the provider's verdict ----------------------------------------------------------------------
+
+
+async def test_a_provider_failure_fails_the_task_with_the_providers_reason(tmp_path):
+    verdict = PollResult("failed", "failed", error="the prompt was flagged by the content filter")
+    async with rig(tmp_path, FakeAdapter([processing(30, eta=40), verdict])) as r:
+        done = await follow(r)
+    assert done.status == "failed"
+    assert done.error == "the prompt was flagged by the content filter"
+    assert done.eta_seconds is None
+
+
+async def test_a_cancelled_job_cancels_the_task(tmp_path):
+    async with rig(tmp_path, FakeAdapter([PollResult("cancelled", "canceled")])) as r:
+        done = await follow(r)
+    assert done.status == "cancelled"
+    assert done.video_path is None
+
+
+async def test_completed_without_a_downloader_keeps_the_url_at_progress_100(tmp_path):
+    async with rig(tmp_path, FakeAdapter([processing(40), completed()])) as r:
+        done = await follow(r)
+    assert (done.status, done.progress, done.video_url, done.video_path) == ("completed", 100, VIDEO_URL, None)
+    assert done.eta_seconds is None
+
+
+async def test_reported_progress_is_kept_below_100_until_the_video_exists(tmp_path):
+    seen: list[tuple[str, int]] = []
+    async with rig(tmp_path, FakeAdapter([processing(40), processing(100), completed()])) as r:
+
+        async def listener(task_id: str, created: bool) -> None:
+            row = r.store.get(task_id)
+            seen.append((row.status, row.progress))
+
+        r.events.add_listener(listener)
+        await follow(r)
+    assert seen == [("processing", 40), ("processing", 99), ("completed", 100)]
+
+
+async def test_estimated_progress_never_goes_down_between_polls(tmp_path):
+    progress: list[int] = []
+    async with rig(tmp_path, FakeAdapter([processing()] * 5 + [completed()])) as r:
+
+        async def listener(task_id: str, created: bool) -> None:
+            progress.append(r.store.get(task_id).progress)
+
+        r.events.add_listener(listener)
+        await follow(r, progress=50)  # more than the elapsed time alone would give
+    assert progress == [50] * 5 + [100]
+
+
+# -- downloads -----------------------------------------------------------------------------------
+
+
+async def test_a_completed_video_is_downloaded_and_its_path_recorded(tmp_path):
+    requests: list[httpx2.Request] = []
+
+    def cdn(request: httpx2.Request) -> httpx2.Response:
+        requests.append(request)
+        return httpx2.Response(200, content=b"\x00\x00\x00\x18ftypmp42 video")
+
+    async with rig(tmp_path, FakeAdapter([completed()]), downloader=video_downloader(tmp_path, cdn)) as r:
+        done = await follow(r)
+    path = tmp_path / "videos" / "t1.mp4"
+    assert (done.status, done.progress, done.video_path, done.error) == ("completed", 100, str(path), None)
+    assert done.video_url == VIDEO_URL
+    assert path.read_bytes() == b"\x00\x00\x00\x18ftypmp42 video"
+    assert str(requests[0].url) == VIDEO_URL
+    assert "authorization" not in requests[0].headers  # a CDN never sees a provider key
+
+
+async def test_a_failed_download_completes_the_task_with_a_note_and_no_path(tmp_path):
+    def cdn(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(500)
+
+    async with rig(tmp_path, FakeAdapter([completed()]), downloader=video_downloader(tmp_path, cdn)) as r:
+        done = await follow(r)
+    assert (done.status, done.progress, done.video_path) == ("completed", 100, None)
+    assert done.video_url == VIDEO_URL
+    assert "downloading it failed (HTTP 500)" in done.error
+    assert list((tmp_path / "videos").iterdir()) == []  # no partial file left
+
+
+async def test_while_downloading_the_task_is_processing_at_99_never_queued(tmp_path):
+    during: list[Task] = []
+    statuses: list[tuple[str, int]] = []
+    store_box: list[TaskStore] = []
+
+    async def cdn(request: httpx2.Request) -> httpx2.Response:
+        during.append(store_box[0].get("t1"))
+        return httpx2.Response(200, content=b"video")
+
+    async with rig(tmp_path, FakeAdapter([completed()]), downloader=video_downloader(tmp_path, cdn)) as r:
+        store_box.append(r.store)
+
+        async def listener(task_id: str, created: bool) -> None:
+            row = r.store.get(task_id)
+            statuses.append((row.status, row.progress))
+
+        r.events.add_listener(listener)
+        done = await follow(r, status="queued")  # the provider went straight from queued to completed
+    [row] = during
+    assert (row.status, row.progress, row.video_url, row.video_path) == ("processing", 99, VIDEO_URL, None)
+    assert statuses == [("processing", 99), ("completed", 100)]
+    assert done.video_path
+
+
+# -- resuming at start-up ------------------------------------------------------------------------
+
+
+async def test_resume_follows_an_unfinished_task_to_completion(tmp_path):
+    async with rig(tmp_path, FakeAdapter([processing(), completed()])) as r:
+        put(r.store, status="processing", provider_task_id="job-5")
+        put(r.store, "t2", status="completed", provider_task_id="job-6", progress=100)
+        await r.poller.resume()
+        done = await settled(r.store)
+        await idle(r.poller)
+    assert done.status == "completed"
+    assert {job for job, _ in r.adapter.polls} == {"job-5"}
+
+
+async def test_resume_follows_each_task_once_however_often_it_is_called(tmp_path):
+    async with rig(tmp_path, FakeAdapter([completed()])) as r:
+        put(r.store, status="processing", provider_task_id=JOB)
+        await r.poller.resume()
+        await r.poller.resume()
+        r.poller.follow("t1")
+        await settled(r.store)
+        await idle(r.poller)
+    assert len(r.adapter.polls) == 1
+
+
+async def test_resume_leaves_tasks_of_unconfigured_providers_alone(tmp_path):
+    async with rig(tmp_path) as r:
+        row = put(r.store, provider="myrouter", status="processing", provider_task_id=JOB)
+        await r.poller.resume()
+        await anyio.sleep(0.05)
+        assert r.store.get("t1") == row
+        assert not r.poller._following
+    assert r.adapter.polls == []
+
+
+async def test_a_task_cut_off_while_submitting_fails_as_interrupted_after_the_grace_period(tmp_path):
+    async with rig(tmp_path) as r:
+        put(r.store)  # queued, no provider id: the process stopped during its submit
+        started = anyio.current_time()
+        await r.poller.resume()
+        await anyio.sleep(0.05)
+        assert r.store.get("t1").status == "queued"  # another process may still be submitting it
+        done = await settled(r.store)
+        waited = anyio.current_time() - started
+    assert done.status == "failed"
+    assert done.error == INTERRUPTED
+    assert waited >= 0.1
+    assert r.adapter.submits == [] and r.adapter.polls == []  # never resubmitted blindly
+
+
+async def test_a_task_another_process_submits_within_the_grace_period_is_followed(tmp_path):
+    async with rig(tmp_path, FakeAdapter([completed()])) as r:
+        row = put(r.store)
+        await r.poller.resume()
+        await anyio.sleep(0.05)
+        other = TaskStore(tmp_path / "tasks.db")  # the process that is still submitting it
+        other.update(row.model_copy(update={"provider_task_id": "job-9", "updated_at": now_iso()}))
+        other.close()
+        done = await settled(r.store)
+    assert done.status == "completed"
+    assert done.error is None
+    assert [job for job, _ in r.adapter.polls] == ["job-9"]
+
+
+async def test_a_task_cut_off_long_ago_is_marked_interrupted_without_waiting(tmp_path):
+    async with rig(tmp_path) as r:
+        put(r.store, age=600)
+        started = anyio.current_time()
+        await r.poller.resume()
+        done = await settled(r.store)
+    assert done.error == INTERRUPTED
+    assert anyio.current_time() - started < 0.1
+
+
+# -- bugs must neither stop the server nor drop the task ----------------------------------------
+
+
+async def test_an_unexpected_exception_from_the_adapter_does_not_stop_following(tmp_path):
+    async with rig(tmp_path, FakeAdapter([RuntimeError("adapter bug"), completed()])) as r:
+        done = await follow(r)
+        await idle(r.poller)
+    assert done.status == "completed"
+    assert len(r.adapter.polls) == 2
+
+
+async def test_a_repeated_adapter_exception_fails_the_task_without_leaking_its_message(tmp_path):
+    async with rig(tmp_path, FakeAdapter([RuntimeError("boom sk-fake-key-000")] * 10)) as r:
+        done = await follow(r)
+    assert done.status == "failed"
+    assert "internal error while talking to the provider (RuntimeError)" in done.error
+    assert "boom" not in done.error and "sk-fake" not in done.error
+
+
+async def test_a_bug_in_the_poller_itself_is_retried_and_other_tasks_go_on(tmp_path, monkeypatch, caplog):
+    real = poller_module.typical_seconds
+    calls = 0
+
+    def buggy_once(*args: object) -> float:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug outside the adapter")
+        return real(*args)
+
+    monkeypatch.setattr(poller_module, "typical_seconds", buggy_once)
+    caplog.set_level(logging.ERROR, logger=poller_module.__name__)
+    async with rig(tmp_path, FakeAdapter([completed(), completed()])) as r:
+        put(r.store, "t1", status="processing", provider_task_id="job-a")
+        put(r.store, "t2", status="processing", provider_task_id="job-b")
+        r.poller.follow("t1")
+        r.poller.follow("t2")
+        first, second = await settled(r.store, "t1"), await settled(r.store, "t2")
+        await idle(r.poller)
+    assert first.status == second.status == "completed"
+    assert any("trying again" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_broken_listener_does_not_stop_the_poller(tmp_path):
+    async def broken(task_id: str, created: bool) -> None:
+        raise RuntimeError("listener bug")
+
+    async with rig(tmp_path, FakeAdapter([processing(), completed()])) as r:
+        r.events.add_listener(broken)
+        done = await follow(r)
+    assert done.status == "completed"
+
+
+# -- two processes over one store ----------------------------------------------------------------
+
+
+async def test_a_stale_write_from_a_second_process_never_overwrites_a_finished_row(tmp_path):
+    b_polling = anyio.Event()
+
+    async def a_finishes() -> PollResult:
+        await b_polling.wait()
+        return completed()
+
+    async with rig(tmp_path, FakeAdapter([a_finishes])) as a, rig(tmp_path) as b:
+
+        async def b_answers_late() -> PollResult:
+            b_polling.set()
+            await until(lambda: b.store.get("t1").finished)
+            return processing(50)
+
+        b.adapter.script.append(b_answers_late)
+        put(a.store, status="processing", provider_task_id=JOB)
+        a.poller.follow("t1")
+        b.poller.follow("t1")
+        await idle(a.poller)
+        await idle(b.poller)
+        row = b.store.get("t1")
+    assert (row.status, row.progress, row.video_url) == ("completed", 100, VIDEO_URL)
+    assert len(b.adapter.polls) == 1  # b's late "processing 50" was refused, and b stopped following
+
+
+async def test_waiters_in_the_other_process_wake_when_it_sees_the_task_finished(tmp_path):
+    b_polling = anyio.Event()
+    told: list[str] = []
+
+    async def a_finishes() -> PollResult:
+        await b_polling.wait()
+        return completed()
+
+    async with rig(tmp_path, FakeAdapter([a_finishes])) as a, rig(tmp_path) as b:
+
+        async def b_answers_late() -> PollResult:
+            b_polling.set()
+            await until(lambda: b.store.get("t1").finished)
+            return processing(50)
+
+        async def listener(task_id: str, created: bool) -> None:
+            told.append(b.store.get(task_id).status)
+
+        b.adapter.script.append(b_answers_late)
+        b.events.add_listener(listener)
+        put(a.store, status="processing", provider_task_id=JOB)
+        a.poller.follow("t1")
+        b.poller.follow("t1")
+        result = None
+        with anyio.move_on_after(0.3):
+            result = await b.service.wait("t1", 30)
+    assert result is not None, "the waiter in process b was never woken"
+    assert result.status == "completed"
+    assert told == ["completed"]
