@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sqlite3
 
+import anyio
 import pytest
 
 from tests.conftest import server_env, stdio_client
@@ -50,3 +54,39 @@ async def test_task_database_is_sqlite_in_wal_mode(start_server, png, tmp_path):
     db = sqlite3.connect(tmp_path / "data" / "tasks.db")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("SELECT status FROM tasks").fetchall() == [("completed",)]
+
+
+def _server_pids(data_dir) -> list[int]:
+    """Processes whose environment names this test's data dir: the server under test."""
+    marker = f"VIDEOGEN_DATA_DIR={data_dir}".encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as env:
+                    if marker in env.read().split(b"\0"):
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the server process")
+async def test_task_survives_the_server_being_killed_mid_generation(fake, png, tmp_path):
+    fake.provider("wavespeed").job_seconds = 3
+    data_dir = tmp_path / "data"
+    env = server_env(fake, data_dir)
+    killed: list[int] = []
+    with contextlib.suppress(Exception):  # the client may complain that its server died: that is the point
+        async with stdio_client(env) as client:
+            made = await client.call_tool("generate_video", {"image": str(png), "prompt": "pan", "wait_seconds": 0.5})
+            for pid in _server_pids(data_dir):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            await anyio.sleep(0.2)
+    task_id = made.structured_content["task_id"]
+    assert killed and made.structured_content["status"] in ("queued", "processing")
+    async with stdio_client(env) as client:
+        done = await client.call_tool("get_task", {"task_id": task_id, "wait_seconds": 30})
+    assert done.structured_content["status"] == "completed"
+    assert len(fake.provider("wavespeed").submits()) == 1
