@@ -47,3 +47,23 @@ async def test_local_render_interrupted_by_a_restart_completes_after_it(fake, tm
         done = await client.call_tool("get_task", {"task_id": task_id, "wait_seconds": 60})
     assert done.structured_content["status"] == "completed"
     assert probe(Path(done.structured_content["video_path"]))[3] == 10 * 24
+
+
+async def test_local_provider_renders_from_an_image_url(fake, tmp_path):
+    """The local provider fetches URL images itself; the fake serves an uploaded PNG back."""
+    import httpx2
+
+    image = make_image(tmp_path / "photo.png", (640, 480))
+    async with httpx2.AsyncClient() as http:
+        reply = await http.post(
+            f"{fake.base_url('wavespeed')}/api/v3/media/upload/binary",
+            headers={"Authorization": f"Bearer {fake.api_key('wavespeed')}"},
+            files={"file": ("photo.png", image.read_bytes(), "image/png")},
+        )
+    url = reply.json()["data"]["download_url"]
+    async with stdio_client(server_env(fake, tmp_path / "data", ())) as client:
+        result = await client.call_tool("generate_video", {"image": url, "prompt": "pan right"})
+        missing = await client.call_tool("generate_video", {"image": f"{fake.url}/files/uploads/99.png", "prompt": "x"})
+    assert result.structured_content["status"] == "completed"
+    assert probe(Path(result.structured_content["video_path"]))[1:3] == (640, 480)
+    assert missing.is_error and "could not fetch the image URL" in missing.content[0].text

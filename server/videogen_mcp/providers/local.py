@@ -77,14 +77,18 @@ class Local(Adapter):
         return PollResult("processing", "processing", progress=progress, eta_seconds=_eta(job))
 
     async def _fetch(self, url: str) -> bytes:
+        """Read an image URL (at most 10 MB, never more into memory) and check it like a local file."""
+        data = bytearray()
         try:
-            response = await self._client.get(url)
-            response.raise_for_status()
+            async with self._client.stream("GET", url) as response:
+                response.raise_for_status()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > MAX_BYTES:
+                        raise InvalidInput("the image at the URL is larger than 10 MB")
         except httpx2.HTTPError as exc:
             raise InvalidInput(f"the local provider could not fetch the image URL ({type(exc).__name__})") from None
-        if len(response.content) > MAX_BYTES:
-            raise InvalidInput("the image at the URL is larger than 10 MB")
-        return check_image_bytes(response.content, "at the URL").data or b""
+        return check_image_bytes(bytes(data), "at the URL").data or b""
 
     def _restart(self, job_id: str) -> _Job | None:
         if not self._path(job_id, ".src").is_file():
