@@ -90,3 +90,18 @@ async def test_task_survives_the_server_being_killed_mid_generation(fake, png, t
         done = await client.call_tool("get_task", {"task_id": task_id, "wait_seconds": 30})
     assert done.structured_content["status"] == "completed"
     assert len(fake.provider("wavespeed").submits()) == 1
+
+
+async def test_two_servers_on_one_data_dir_share_a_task(fake, png, tmp_path):
+    """Say Claude Desktop and a coding assistant: one follows the task, the other sees it finish."""
+    fake.provider("wavespeed").job_seconds = 3
+    env = server_env(fake, tmp_path / "data")
+    async with stdio_client(env) as first:
+        made = await first.call_tool("generate_video", {"image": str(png), "prompt": "pan", "wait_seconds": 0})
+        task_id = made.structured_content["task_id"]
+        async with stdio_client(env, "2026-07-28") as second:
+            seen = await second.call_tool("get_task", {"task_id": task_id, "wait_seconds": 30})
+        mine = await first.call_tool("get_task", {"task_id": task_id})
+    assert seen.structured_content["status"] == mine.structured_content["status"] == "completed"
+    assert seen.structured_content["video_path"] == mine.structured_content["video_path"]
+    assert len(fake.downloads) == 1

@@ -41,6 +41,8 @@ def request(**fields: object) -> GenerateRequest:
 def quick_constants(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(poller_module, "RETRY_AFTER_BUG", 0.01)
     monkeypatch.setattr(poller_module, "SUBMIT_GRACE", 0.15)
+    monkeypatch.setattr(poller_module, "OBSERVE_INTERVAL", 0.01)
+    monkeypatch.setattr(poller_module, "MIN_LEASE_MARGIN", 0.05)
 
 
 # -- generate ------------------------------------------------------------------------------------
@@ -143,8 +145,8 @@ async def test_every_change_is_in_the_store_before_listeners_are_told(tmp_path, 
         heard: list[tuple[bool, Task, Task]] = []
         real_insert, real_update = r.store.insert, r.store.update
 
-        def insert(row: Task, record: dict) -> None:
-            real_insert(row, record)
+        def insert(row: Task, record: dict, *lease: object) -> None:
+            real_insert(row, record, *lease)
             written[row.task_id] = row
 
         def update(row: Task) -> bool:

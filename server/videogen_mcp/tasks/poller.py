@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
 
 import anyio
@@ -30,6 +33,12 @@ GIVE_UP_FLOOR = 3 * 3600
 SUBMIT_GRACE = 120.0
 #: Pause before following a task again after an unexpected error in this server.
 RETRY_AFTER_BUG = 30.0
+#: Leases: how long a submit, and a download, may hold a task; the least slack kept over a poll gap.
+SUBMIT_LEASE = 150.0
+DOWNLOAD_LEASE = 660.0
+MIN_LEASE_MARGIN = 5.0
+#: How often a process that does not hold a task's lease re-reads it (to wake its own waiters).
+OBSERVE_INTERVAL = 1.0
 INTERRUPTED = (
     "the server stopped while submitting this task, so whether the provider received it is unknown; "
     "check the provider's dashboard before submitting again"
@@ -70,6 +79,11 @@ class Poller:
         self._schedules = schedules
         self._group = task_group
         self._following: set[str] = set()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def release(self) -> None:
+        """Clean shutdown: hand this process's leases back so the next start resumes at once."""
+        self._store.release(self.owner)
 
     def follow(self, task_id: str, submission: Submission | None = None) -> None:
         if task_id not in self._following:
@@ -122,19 +136,40 @@ class Poller:
     async def _has_provider_id(self, task_id: str) -> bool:
         """A resumed task without a provider id: another process may still be submitting it; else it was cut."""
         task = self._task(task_id)
-        if task.provider_task_id is None:
+        if task.provider_task_id is None and not self._claim(task, SUBMIT_LEASE):
+            task = await self._observe(task_id, SUBMIT_LEASE)  # its submitter is alive: wait for its lease
+        if task.provider_task_id is None and not task.finished:
             await anyio.sleep(max(0.0, SUBMIT_GRACE - elapsed_seconds(task, since=task.updated_at)))
             task = self._task(task_id)
             if task.provider_task_id is None and not task.finished:
                 await self._save(task, status="failed", error=INTERRUPTED)
         return task.provider_task_id is not None and not task.finished
 
+    def _claim(self, task: Task, seconds: float) -> bool:
+        return self._store.claim(task.task_id, self.owner, seconds)
+
+    async def _observe(self, task_id: str, lease: float) -> Task:
+        """Another process holds the task: re-read it, wake our waiters on changes, take over if it lapses."""
+        seen = self._task(task_id).updated_at
+        while True:
+            await anyio.sleep(OBSERVE_INTERVAL)
+            task = self._task(task_id)
+            if task.updated_at != seen:
+                seen = task.updated_at
+                await self._events.publish(task_id)
+            if task.finished or self._claim(task, lease):
+                return task
+
     async def _poll_until_finished(self, task_id: str) -> None:
         state = _PollState()
         task = self._task(task_id)
         adapter = self._adapters[task.provider]
         while not task.finished:
-            await anyio.sleep(self._gap(task, state))
+            gap = self._gap(task, state)
+            if not self._claim(task, gap + self._margin(task)):
+                task = await self._observe(task_id, gap + self._margin(task))
+                continue
+            await anyio.sleep(gap)
             task = self._task(task_id)
             if task.finished:  # another process finished it: tell this process's waiters
                 await self._events.publish(task_id)
@@ -159,6 +194,9 @@ class Poller:
     def _gap(self, task: Task, state: _PollState) -> float:
         schedule = self._schedules[task.provider]
         return schedule.gap(elapsed_seconds(task), self._typical(task), task.eta_seconds, state.retry_after)
+
+    def _margin(self, task: Task) -> float:
+        return max(2 * self._schedules[task.provider].max_gap, MIN_LEASE_MARGIN)
 
     def _give_up_after(self, task: Task) -> float:
         return max(GIVE_UP_FACTOR * self._typical(task), GIVE_UP_FLOOR)
@@ -205,8 +243,8 @@ class Poller:
         if self._downloader is None:
             return await self._save(task, **done)
         task = await self._save(task, status="processing", video_url=video_url, progress=99, eta_seconds=None)
-        if task.finished:
-            return task
+        if task.finished or not self._claim(task, DOWNLOAD_LEASE):
+            return task  # finished, or being downloaded, by another process
         try:
             path = await self._downloader.fetch(video_url, task.task_id)
         except DownloadFailed as exc:

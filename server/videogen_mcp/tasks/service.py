@@ -19,7 +19,7 @@ from videogen_mcp.models import ModelInfo, ProviderInfo, Task, resource_uri
 from videogen_mcp.providers import Adapter, SubmitRequest, build_adapters
 from videogen_mcp.tasks.downloader import Downloader
 from videogen_mcp.tasks.events import TaskEvents
-from videogen_mcp.tasks.poller import Poller, Submission
+from videogen_mcp.tasks.poller import SUBMIT_LEASE, Poller, Submission
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import (
     PollSchedule,
@@ -98,7 +98,7 @@ class TaskService:
             raise InvalidInput(f"duration must be 5 or 10 seconds, got {req.duration}")
         image = await anyio.to_thread.run_sync(lambda: load_image(req.image, allow_local=allow_local_files))
         task = self._new_task(adapter.name, offering.model.id, req)
-        self._store.insert(task, _request_record(req, image, offering))
+        self._store.insert(task, _request_record(req, image, offering), self._poller.owner, SUBMIT_LEASE)
         await self.events.publish(task.task_id, created=True)
         submission = Submission(SubmitRequest(offering, req.prompt, req.duration, req.negative_prompt,
                                               req.guidance_scale), image)
@@ -195,7 +195,10 @@ async def open_service(settings: Settings, *, follow: bool = True) -> AsyncItera
             service = TaskService(settings, store, events, adapters, poller)
             if follow:
                 await poller.resume()
-            yield service
+            try:
+                yield service
+            finally:
+                poller.release()
             group.cancel_scope.cancel()
     finally:
         store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,15 @@ CREATE TABLE IF NOT EXISTS tasks (
     duration INTEGER NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    request TEXT NOT NULL DEFAULT '{}'
+    request TEXT NOT NULL DEFAULT '{}',
+    owner TEXT,
+    lease_until REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
 """
 COLUMNS = [name for name in Task.model_fields if name != "resource_uri"]
+#: Columns added after the first release, with their definitions, for databases created before them.
+LATER_COLUMNS = {"owner": "TEXT", "lease_until": "REAL NOT NULL DEFAULT 0"}
 
 
 class TaskStore:
@@ -46,19 +51,42 @@ class TaskStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self._add_later_columns()
         except (OSError, sqlite3.Error) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise ConfigError(f"VIDEOGEN_DATA_DIR: cannot keep the task database at {path} ({reason})") from None
         self._lock = threading.Lock()
 
+    def _add_later_columns(self) -> None:
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(tasks)")}
+        for name, definition in LATER_COLUMNS.items():
+            if name not in present:
+                self._db.execute(f"ALTER TABLE tasks ADD COLUMN {name} {definition}")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def insert(self, task: Task, request: dict[str, Any]) -> None:
-        values = [getattr(task, c) for c in COLUMNS] + [json.dumps(request)]
+    def insert(self, task: Task, request: dict[str, Any], owner: str | None = None, lease_seconds: float = 0) -> None:
+        """Write a new task, already leased to `owner` so no other process takes it while it is submitted."""
+        values = [getattr(task, c) for c in COLUMNS] + [json.dumps(request), owner, time.time() + lease_seconds]
         marks = ", ".join("?" * len(values))
-        self._execute(f"INSERT INTO tasks ({', '.join(COLUMNS)}, request) VALUES ({marks})", values)
+        self._execute(f"INSERT INTO tasks ({', '.join(COLUMNS)}, request, owner, lease_until) VALUES ({marks})", values)
+
+    def claim(self, task_id: str, owner: str, seconds: float) -> bool:
+        """Take or renew the lease on a task: True when `owner` now holds it for `seconds`.
+
+        Only the holder of a task's lease talks to its provider, so processes sharing the data dir
+        never poll one task twice; a lease left by a process that died lapses on its own.
+        """
+        now = time.time()
+        sql = ("UPDATE tasks SET owner = ?, lease_until = ? "
+               "WHERE task_id = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)")
+        return self._execute(sql, [owner, now + seconds, task_id, owner, now]) == 1
+
+    def release(self, owner: str) -> None:
+        """Give up every lease of `owner` (a clean shutdown), so a restart takes its tasks at once."""
+        self._execute("UPDATE tasks SET lease_until = 0 WHERE owner = ?", [owner])
 
     def update(self, task: Task) -> bool:
         """Write the task unless its stored row is already finished (another process may have finished it)."""
