@@ -56,6 +56,7 @@ async def test_aimlapi_detail_failure_shape_gives_the_reason(fake, tmp_path):
 ERROR_SENTENCES = [
     ([FakeError(401)], "rejected the API key (HTTP 401"),
     ([FakeError(403)], "out of credit (HTTP 403"),
+    ([FakeError(400)], "refused the request (HTTP 400): "),
     ([FakeError(429, headers={"Retry-After": "0"})] * 3, "rate limiting requests (HTTP 429)"),
     ([FakeError(503)] * 3, "is unavailable (HTTP 503"),
     ([FakeError(500)], "failed while answering the submit request (HTTP 500); the job may still have been created"),
@@ -72,6 +73,10 @@ async def test_provider_error_bodies_map_to_one_clear_sentence(fake, tmp_path, p
             result = await client.call_tool("generate_video", {"image": IMAGE_URL, "prompt": "smile"})
             assert result.is_error
             assert text_of(result).startswith(provider) and expected in text_of(result), text_of(result)
+            if "HTTP 400" in expected:  # a refusal quotes the provider's own message
+                own = fake.provider(provider).default_error_body(400)
+                said = own.get("message") or own["error"]["message"]
+                assert said in text_of(result)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
