@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -64,20 +65,30 @@ def test_now_iso_is_utc_with_milliseconds_and_z():
 SCHEDULE = PollSchedule(min_gap=2.0, max_gap=15.0)
 
 
-@pytest.mark.parametrize(
-    ("elapsed", "eta", "gap"),
-    [
-        (0, None, 15.0),  # video cannot be ready for minutes: sparse, but never beyond max
-        (190, None, 10.0),  # half the time left
-        (209, None, 2.0),  # about due: never below min
-        (270, None, 8.0),  # overdue by 60 s: min + 10% of the overdue time
-        (10_000, None, 15.0),  # long overdue: still max
-        (0, 10, 5.0),  # the provider's ETA wins over the typical duration
-        (0, 0, 2.0),
-    ],
-)
-def test_poll_gap_stays_between_min_and_max(elapsed, eta, gap):
-    assert SCHEDULE.gap(elapsed, TYPICAL, eta) == pytest.approx(gap)
+def test_poll_gap_is_sparse_while_the_video_cannot_be_ready():
+    assert SCHEDULE.gap(0, TYPICAL, None) == 15.0
+    assert SCHEDULE.gap(30, TYPICAL, None) == 15.0
+
+
+def test_poll_gap_tightens_toward_the_typical_time_and_never_drops_below_min():
+    gaps = [SCHEDULE.gap(t, TYPICAL, None) for t in range(60, 211, 10)]
+    assert all(b <= a for a, b in itertools.pairwise(gaps)), gaps
+    assert gaps[-1] < 0.6 * gaps[0] and min(gaps) >= 2.0
+
+
+@pytest.mark.parametrize("elapsed", [0, 50, 150, 209, 270, 600, 10_000])
+def test_poll_gap_stays_between_min_and_max(elapsed):
+    assert 2.0 <= SCHEDULE.gap(elapsed, TYPICAL, None) <= 15.0
+
+
+def test_the_providers_eta_wins_over_the_typical_duration():
+    assert SCHEDULE.gap(0, TYPICAL, 10) <= 2.5  # due in 10 s: never left for more than a quarter of that
+    assert SCHEDULE.gap(0, TYPICAL, 0) == 2.0
+
+
+def test_a_short_job_is_polled_within_a_quarter_of_its_typical_time():
+    local = PollSchedule(min_gap=0.5, max_gap=30.0)
+    assert local.gap(0, 4.0, None) == 1.0
 
 
 @pytest.mark.parametrize(("retry_after", "gap"), [(60.0, 60.0), (16.0, 16.0), (1.0, 15.0), (0.0, 15.0), (None, 15.0)])

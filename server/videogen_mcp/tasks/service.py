@@ -30,7 +30,7 @@ from videogen_mcp.tasks.timing import (
     now_iso,
 )
 
-DEFAULT_MAX_GAP = 15.0
+DEFAULT_MAX_GAP = 30.0
 #: How often a waiting call with a progress token re-estimates progress between task changes.
 PROGRESS_TICK = 1.0
 

@@ -51,15 +51,37 @@ def _left(eta: int | None) -> str:
     return f"about {round(eta / 60)} min left"
 
 
+#: Spread of generation times around the typical one (log-normal sigma), chosen wider than observed so
+#: that a provider slower or faster than its typical time costs few extra polls (benchmarks/poll_schedule.py).
+SPREAD = 0.5
+#: Trades polls against detection delay: the gap is TRADEOFF / sqrt(hazard rate).
+TRADEOFF = 0.7
+
+
 @dataclass(frozen=True)
 class PollSchedule:
-    """Polls sparsely while the video cannot be ready, densely around when it should be."""
+    """Polls rarely while the video is unlikely to be ready, densely where it most likely finishes.
+
+    The gap follows 1/sqrt(hazard) of a log-normal completion time centred on the typical duration
+    (or on elapsed + the provider's ETA): the gap that minimises expected delay plus polls.
+    """
 
     min_gap: float
     max_gap: float
 
     def gap(self, elapsed: float, typical: float, eta: int | None, retry_after: float | None = None) -> float:
-        remaining = eta if eta is not None else typical - elapsed
-        gap = remaining / 2 if remaining > 0 else self.min_gap + 0.1 * -remaining
-        gap = min(max(gap, self.min_gap), self.max_gap)
-        return max(gap, retry_after or 0.0)
+        median = elapsed + eta if eta is not None else typical
+        hazard = completion_hazard(max(elapsed, 0.02 * median), median)
+        gap = TRADEOFF / math.sqrt(hazard) if hazard > 0 else math.inf
+        gap = min(gap, median / 4, self.max_gap)  # a short job is never left alone for long
+        return max(gap, self.min_gap, retry_after or 0.0)
+
+
+def completion_hazard(t: float, median: float, spread: float = SPREAD) -> float:
+    """Chance per second that a job still running at t finishes now (log-normal completion times)."""
+    if t <= 0 or median <= 0:
+        return 0.0
+    z = math.log(t / median) / spread
+    density = math.exp(-z * z / 2) / (t * spread * math.sqrt(2 * math.pi))
+    survival = 0.5 * math.erfc(z / math.sqrt(2))
+    return density / survival if survival > 1e-12 else z / (spread * t)
