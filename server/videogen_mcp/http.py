@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
 #: Longest Retry-After we sleep through inside one request; longer ones go back to the caller.
 MAX_INLINE_WAIT = 10.0
+#: A provider's Retry-After is honoured up to this many seconds (a bogus "1e999" must not park a task forever).
+MAX_RETRY_AFTER = 600.0
 CREDIT_WORDS = re.compile(r"balance|credit|insufficient|quota|payment|billing", re.IGNORECASE)
 #: Statuses that mean the provider did not process the request, so even a submit may be retried.
 NOT_PROCESSED = {429, 503}
@@ -146,6 +149,7 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         return None  # an HTTP date: rare from these providers; fall back to our own backoff
+    return min(max(0.0, seconds), MAX_RETRY_AFTER) if math.isfinite(seconds) else None

@@ -315,3 +315,13 @@ async def test_provider_message_echoing_the_key_is_not_repeated_in_the_error(pro
         with pytest.raises(KeyRejected) as caught:
             await adapter.poll("p1")
     assert SECRET not in str(caught.value)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("header", "kept"), [("30", 30.0), ("86400", 600.0), ("1e999", None), ("nan", None),
+                                              ("-5", 0.0), ("Wed, 21 Oct 2026 07:28:00 GMT", None)])
+async def test_retry_after_is_kept_finite_and_at_most_ten_minutes(header, kept):
+    script = Script(httpx2.Response(429, headers={"Retry-After": header}, json={"message": "slow down"}))
+    with pytest.raises(RateLimited) as caught:
+        await send(script, idempotent=False, method="POST")
+    assert caught.value.retry_after == kept

@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -176,20 +175,20 @@ def quick_constants(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(poller_module, "RETRY_AFTER_BUG", 0.01)
     monkeypatch.setattr(poller_module, "SUBMIT_GRACE", 0.15)
     monkeypatch.setattr(poller_module, "OBSERVE_INTERVAL", 0.01)
-    monkeypatch.setattr(poller_module, "MIN_LEASE_MARGIN", 0.05)
+    monkeypatch.setattr(poller_module, "LEASE_TTL", 0.1)
 
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every delay the poller asks anyio.sleep for, in order (the sleeps still happen)."""
+    """Every gap the poller waits before a poll, in order (the waits still happen)."""
     delays: list[float] = []
-    real_sleep = anyio.sleep
+    real_gap = Poller._gap
 
-    async def sleep(delay: float) -> None:
-        delays.append(delay)
-        await real_sleep(delay)
+    def gap(self: Poller, *args: Any) -> float:
+        delays.append(real_gap(self, *args))
+        return delays[-1]
 
-    monkeypatch.setattr(poller_module, "anyio", SimpleNamespace(sleep=sleep))
+    monkeypatch.setattr(Poller, "_gap", gap)
     return delays
 
 

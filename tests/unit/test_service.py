@@ -42,7 +42,7 @@ def quick_constants(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(poller_module, "RETRY_AFTER_BUG", 0.01)
     monkeypatch.setattr(poller_module, "SUBMIT_GRACE", 0.15)
     monkeypatch.setattr(poller_module, "OBSERVE_INTERVAL", 0.01)
-    monkeypatch.setattr(poller_module, "MIN_LEASE_MARGIN", 0.05)
+    monkeypatch.setattr(poller_module, "LEASE_TTL", 0.1)
 
 
 # -- generate ------------------------------------------------------------------------------------
@@ -149,8 +149,8 @@ async def test_every_change_is_in_the_store_before_listeners_are_told(tmp_path, 
             real_insert(row, record, *lease)
             written[row.task_id] = row
 
-        def update(row: Task) -> bool:
-            ok = real_update(row)
+        def update(row: Task, owner: str | None = None) -> bool:
+            ok = real_update(row, owner)
             if ok:
                 written[row.task_id] = row
             return ok
@@ -235,11 +235,15 @@ async def test_a_wait_wakes_on_the_change_that_finishes_the_task(tmp_path):
     assert woke_after < 0.1
 
 
-async def test_a_waiting_call_never_polls_the_provider_itself(tmp_path):
-    async with rig(tmp_path) as r:
-        put(r.store, status="processing", provider_task_id=JOB)  # nobody follows it
-        await r.service.wait("t1", 0.05)
-    assert r.adapter.polls == []
+async def test_waiting_on_a_task_nobody_follows_makes_the_poller_follow_it_once(tmp_path):
+    async with rig(tmp_path, FakeAdapter([processing(), completed()])) as r:
+        put(r.store, status="processing", provider_task_id=JOB)  # left by a process that stopped
+        async with anyio.create_task_group() as group:
+            for _ in range(5):
+                group.start_soon(r.service.wait, "t1", 30)
+        done = r.store.get("t1")
+    assert done.status == "completed"
+    assert len(r.adapter.polls) == 2  # five waiters, one poll loop
 
 
 async def test_waiting_on_an_unknown_task_raises_task_not_found(tmp_path):
@@ -315,7 +319,8 @@ async def test_waits_leave_no_per_task_state_behind(tmp_path):
     async with rig(tmp_path, FakeAdapter([processing()] * 8 + [completed()])) as r:
         put(r.store, "done", status="completed", provider_task_id="job-0", progress=100)
         put(r.store, "t1", status="processing", provider_task_id=JOB)
-        put(r.store, "idle", status="processing", provider_task_id="job-2")  # nobody follows it
+        # a task of a provider this process has no key for: nobody here follows it
+        put(r.store, "idle", status="processing", provider_task_id="job-2", provider="myrouter")
         r.poller.follow("t1")
         async with anyio.create_task_group() as group:
             group.start_soon(r.service.wait, "done", 30)
@@ -334,3 +339,54 @@ async def test_waits_leave_no_per_task_state_behind(tmp_path):
         await until(lambda: not r.poller._following)
         assert r.events._events == {}
         assert r.events._watchers == {}
+
+
+# -- leases across processes ----------------------------------------------------------------------
+
+
+async def test_a_submit_longer_than_the_lease_is_never_taken_over_or_marked_interrupted(tmp_path):
+    async def slow_submit() -> str:
+        await anyio.sleep(0.5)  # five lease lifetimes
+        return JOB
+
+    async with rig(tmp_path, FakeAdapter([completed()], submit=slow_submit)) as a, rig(tmp_path) as b:
+        made = await a.service.generate(request(), submit_wait=0)
+        b.poller.follow(made.task_id)  # a second process sees the unfinished task meanwhile
+        done = await a.service.wait(made.task_id, 2)
+    assert (done.status, done.provider_task_id, done.error) == ("completed", JOB, None)
+    assert b.adapter.submits == [] and b.adapter.polls == []
+
+
+async def test_a_follower_whose_lease_was_taken_stops_polling_and_watches(tmp_path):
+    async with rig(tmp_path, FakeAdapter([processing()] * 1000)) as a:
+        put(a.store, status="processing", provider_task_id=JOB)
+        a.poller.follow("t1")
+        await until(lambda: a.adapter.polls)
+        other = TaskStore(tmp_path / "tasks.db")
+        with other._lock:  # another process that stalled past a's lease grabs it for a long time
+            other._db.execute("UPDATE tasks SET owner = 'other', lease_until = 1e12 WHERE task_id = 't1'")
+        await anyio.sleep(0.3)
+        polls = len(a.adapter.polls)
+        await anyio.sleep(0.2)
+        assert len(a.adapter.polls) == polls  # a polls no more: it only watches the row
+        other._db.execute("UPDATE tasks SET status = 'completed', progress = 100 WHERE task_id = 't1'")
+        await until(lambda: not a.poller._following)
+        other.close()
+
+
+async def test_old_databases_gain_the_lease_columns(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "tasks.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE tasks (seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL UNIQUE, "
+                "status TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, provider_task_id TEXT, "
+                "progress INTEGER NOT NULL DEFAULT 0, eta_seconds INTEGER, video_url TEXT, video_path TEXT, "
+                "error TEXT, prompt TEXT NOT NULL, duration INTEGER NOT NULL, created_at TEXT NOT NULL, "
+                "updated_at TEXT NOT NULL, request TEXT NOT NULL DEFAULT '{}')")
+    old.close()
+    store, again = TaskStore(path), TaskStore(path)  # a second process opening it too
+    columns = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(tasks)")}
+    store.close()
+    again.close()
+    assert {"owner", "lease_until"} <= columns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -118,8 +119,10 @@ def dig(body: Any, *keys: str | int) -> Any:
     return body
 
 
-def as_int(value: Any) -> int | None:
+def as_int(value: Any, limit: int = 10**7) -> int | None:
+    """A number a provider sent, as an int within ±limit (an absurd ETA must not overflow the store)."""
     try:
-        return int(float(value))
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return max(-limit, min(int(number), limit)) if math.isfinite(number) else None

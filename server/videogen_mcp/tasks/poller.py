@@ -6,6 +6,8 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -33,12 +35,15 @@ GIVE_UP_FLOOR = 3 * 3600
 SUBMIT_GRACE = 120.0
 #: Pause before following a task again after an unexpected error in this server.
 RETRY_AFTER_BUG = 30.0
-#: Leases: how long a submit, and a download, may hold a task; the least slack kept over a poll gap.
-SUBMIT_LEASE = 150.0
-DOWNLOAD_LEASE = 660.0
-MIN_LEASE_MARGIN = 5.0
+#: How long a lease on a task lasts unless renewed; the holder renews it every third of that, whatever it
+#: is doing (submitting, sleeping through a Retry-After, downloading), so only a dead holder loses it.
+LEASE_TTL = 30.0
+#: The shortest lease open_service hands out (tests poll every 0.05-0.5 s).
+MIN_LEASE_TTL = 5.0
 #: How often a process that does not hold a task's lease re-reads it (to wake its own waiters).
 OBSERVE_INTERVAL = 1.0
+#: How often the store is scanned for unfinished tasks nobody here follows (made by another process).
+RESCAN_INTERVAL = 30.0
 INTERRUPTED = (
     "the server stopped while submitting this task, so whether the provider received it is unknown; "
     "check the provider's dashboard before submitting again"
@@ -53,6 +58,10 @@ class Submission:
     image: ImageInput
     done: anyio.Event = field(default_factory=anyio.Event)
     error: VideogenError | None = None
+
+
+class LeaseLost(Exception):
+    """Another process took over a task this one was following (this one stalled past its lease)."""
 
 
 @dataclass
@@ -71,6 +80,7 @@ class Poller:
         downloader: Downloader | None,
         schedules: dict[str, PollSchedule],
         task_group: TaskGroup,
+        lease_ttl: float | None = None,
     ) -> None:
         self._store = store
         self._events = events
@@ -79,6 +89,7 @@ class Poller:
         self._schedules = schedules
         self._group = task_group
         self._following: set[str] = set()
+        self.lease_ttl = lease_ttl or LEASE_TTL
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def release(self) -> None:
@@ -86,17 +97,28 @@ class Poller:
         self._store.release(self.owner)
 
     def follow(self, task_id: str, submission: Submission | None = None) -> None:
-        if task_id not in self._following:
-            self._following.add(task_id)
-            self._group.start_soon(self._follow, task_id, submission, name=f"follow {task_id}")
+        """Follow an unfinished task of a configured provider (once: later calls change nothing)."""
+        if task_id in self._following:
+            return
+        task = self._store.get(task_id)
+        if task is None or task.finished or task.provider not in self._adapters:
+            return
+        self._following.add(task_id)
+        self._group.start_soon(self._follow, task_id, submission, name=f"follow {task_id}")
 
     async def resume(self) -> None:
         """Called at start-up: follow every unfinished task left by an earlier run."""
         for task in self._store.unfinished():
-            if task.provider in self._adapters:
-                self.follow(task.task_id)
-            else:
+            if task.provider not in self._adapters:
                 log.warning("task %s needs %s, which is not configured; not following it", task.task_id, task.provider)
+            self.follow(task.task_id)
+
+    async def rescan_forever(self) -> None:
+        """Pick up tasks another process created and may have left (it stopped, its lease lapses)."""
+        while True:
+            await anyio.sleep(RESCAN_INTERVAL)
+            for task in self._store.unfinished():
+                self.follow(task.task_id)
 
     async def _follow(self, task_id: str, submission: Submission | None) -> None:
         try:
@@ -104,6 +126,8 @@ class Poller:
                 try:
                     await self._follow_once(task_id, submission)
                     return
+                except LeaseLost:
+                    log.warning("another process took over task %s; watching it instead", task_id)
                 except Exception:  # a bug here must neither stop the server nor drop the task
                     log.exception("following task %s failed; trying again in %.0f s", task_id, RETRY_AFTER_BUG)
                     await anyio.sleep(RETRY_AFTER_BUG)
@@ -113,12 +137,41 @@ class Poller:
                 submission.done.set()
 
     async def _follow_once(self, task_id: str, submission: Submission | None) -> None:
-        if submission is not None and not submission.done.is_set():
-            if not await self._submit(task_id, submission):
+        task = self._task(task_id)
+        if not self._claim(task):
+            task = await self._observe(task_id)  # another process follows it; take over if it stops
+            if task.finished:
                 return
-        elif not await self._has_provider_id(task_id):
-            return
-        await self._poll_until_finished(task_id)
+        async with self._holding_lease(task_id):
+            if submission is not None and not submission.done.is_set():
+                if not await self._submit(task_id, submission):
+                    return
+            elif not await self._has_provider_id(task_id):
+                return
+            await self._poll_until_finished(task_id)
+
+    @asynccontextmanager
+    async def _holding_lease(self, task_id: str) -> AsyncIterator[None]:
+        """Renew the task's lease in the background while the body works; LeaseLost if it is taken."""
+        lost = False
+
+        async def renew(scope: anyio.CancelScope) -> None:
+            nonlocal lost
+            while True:
+                await anyio.sleep(self.lease_ttl / 3)
+                if not self._store.claim(task_id, self.owner, self.lease_ttl):
+                    lost = True
+                    scope.cancel()
+                    return
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(renew, group.cancel_scope)
+            try:
+                yield
+            finally:
+                group.cancel_scope.cancel()
+        if lost:
+            raise LeaseLost(task_id)
 
     async def _submit(self, task_id: str, submission: Submission) -> bool:
         task = self._task(task_id)
@@ -134,10 +187,8 @@ class Poller:
         return True
 
     async def _has_provider_id(self, task_id: str) -> bool:
-        """A resumed task without a provider id: another process may still be submitting it; else it was cut."""
+        """A task without a provider id whose lease we got: its submitter stopped (or an old row: wait a grace)."""
         task = self._task(task_id)
-        if task.provider_task_id is None and not self._claim(task, SUBMIT_LEASE):
-            task = await self._observe(task_id, SUBMIT_LEASE)  # its submitter is alive: wait for its lease
         if task.provider_task_id is None and not task.finished:
             await anyio.sleep(max(0.0, SUBMIT_GRACE - elapsed_seconds(task, since=task.updated_at)))
             task = self._task(task_id)
@@ -145,10 +196,10 @@ class Poller:
                 await self._save(task, status="failed", error=INTERRUPTED)
         return task.provider_task_id is not None and not task.finished
 
-    def _claim(self, task: Task, seconds: float) -> bool:
-        return self._store.claim(task.task_id, self.owner, seconds)
+    def _claim(self, task: Task) -> bool:
+        return self._store.claim(task.task_id, self.owner, self.lease_ttl)
 
-    async def _observe(self, task_id: str, lease: float) -> Task:
+    async def _observe(self, task_id: str) -> Task:
         """Another process holds the task: re-read it, wake our waiters on changes, take over if it lapses."""
         seen = self._task(task_id).updated_at
         while True:
@@ -157,7 +208,7 @@ class Poller:
             if task.updated_at != seen:
                 seen = task.updated_at
                 await self._events.publish(task_id)
-            if task.finished or self._claim(task, lease):
+            if task.finished or self._claim(task):
                 return task
 
     async def _poll_until_finished(self, task_id: str) -> None:
@@ -165,11 +216,7 @@ class Poller:
         task = self._task(task_id)
         adapter = self._adapters[task.provider]
         while not task.finished:
-            gap = self._gap(task, state)
-            if not self._claim(task, gap + self._margin(task)):
-                task = await self._observe(task_id, gap + self._margin(task))
-                continue
-            await anyio.sleep(gap)
+            await anyio.sleep(self._gap(task, state))
             task = self._task(task_id)
             if task.finished:  # another process finished it: tell this process's waiters
                 await self._events.publish(task_id)
@@ -194,9 +241,6 @@ class Poller:
     def _gap(self, task: Task, state: _PollState) -> float:
         schedule = self._schedules[task.provider]
         return schedule.gap(elapsed_seconds(task), self._typical(task), task.eta_seconds, state.retry_after)
-
-    def _margin(self, task: Task) -> float:
-        return max(2 * self._schedules[task.provider].max_gap, MIN_LEASE_MARGIN)
 
     def _give_up_after(self, task: Task) -> float:
         return max(GIVE_UP_FACTOR * self._typical(task), GIVE_UP_FLOOR)
@@ -243,8 +287,8 @@ class Poller:
         if self._downloader is None:
             return await self._save(task, **done)
         task = await self._save(task, status="processing", video_url=video_url, progress=99, eta_seconds=None)
-        if task.finished or not self._claim(task, DOWNLOAD_LEASE):
-            return task  # finished, or being downloaded, by another process
+        if task.finished:
+            return task  # finished by another process
         try:
             path = await self._downloader.fetch(video_url, task.task_id)
         except DownloadFailed as exc:
@@ -260,8 +304,8 @@ class Poller:
     async def _save(self, task: Task, **changes: object) -> Task:
         """Write first, then tell waiters and subscribers. A row another process finished is left alone."""
         updated = Task.model_validate({**task.model_dump(), **changes, "updated_at": now_iso()})
-        if not self._store.update(updated):
-            updated = self._task(task.task_id)  # finished meanwhile by another process
+        if not self._store.update(updated, owner=self.owner):
+            updated = self._task(task.task_id)  # finished, or taken over, by another process
         await self._events.publish(task.task_id)
         return updated
 

@@ -19,7 +19,7 @@ from videogen_mcp.models import ModelInfo, ProviderInfo, Task, resource_uri
 from videogen_mcp.providers import Adapter, SubmitRequest, build_adapters
 from videogen_mcp.tasks.downloader import Downloader
 from videogen_mcp.tasks.events import TaskEvents
-from videogen_mcp.tasks.poller import SUBMIT_LEASE, Poller, Submission
+from videogen_mcp.tasks.poller import MIN_LEASE_TTL, Poller, Submission
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import (
     PollSchedule,
@@ -98,7 +98,7 @@ class TaskService:
             raise InvalidInput(f"duration must be 5 or 10 seconds, got {req.duration}")
         image = await anyio.to_thread.run_sync(lambda: load_image(req.image, allow_local=allow_local_files))
         task = self._new_task(adapter.name, offering.model.id, req)
-        self._store.insert(task, _request_record(req, image, offering), self._poller.owner, SUBMIT_LEASE)
+        self._store.insert(task, _request_record(req, image, offering), self._poller.owner, self._poller.lease_ttl)
         await self.events.publish(task.task_id, created=True)
         submission = Submission(SubmitRequest(offering, req.prompt, req.duration, req.negative_prompt,
                                               req.guidance_scale), image)
@@ -137,6 +137,7 @@ class TaskService:
     async def wait(self, task_id: str, seconds: float, report: ProgressReport | None = None) -> Task:
         """Wait up to `seconds` for the task to finish, reporting rising progress; never polls a provider."""
         task_id = task_id.strip()
+        self._poller.follow(task_id)  # a task another process made (and perhaps left) is followed here too
         deadline = anyio.current_time() + seconds
         last = -1.0
         with self.events.watching(task_id) as next_change:
@@ -191,10 +192,13 @@ async def open_service(settings: Settings, *, follow: bool = True) -> AsyncItera
             adapters = build_adapters(settings, client)
             events = TaskEvents()
             downloader = Downloader(client, settings.data_dir / "videos") if settings.download else None
-            poller = Poller(store, events, adapters, downloader, _schedules(settings, adapters), group)
+            schedules = _schedules(settings, adapters)
+            lease_ttl = max(settings.poll_max_interval or DEFAULT_MAX_GAP, MIN_LEASE_TTL)
+            poller = Poller(store, events, adapters, downloader, schedules, group, lease_ttl)
             service = TaskService(settings, store, events, adapters, poller)
             if follow:
                 await poller.resume()
+                group.start_soon(poller.rescan_forever)
             try:
                 yield service
             finally:

@@ -61,7 +61,11 @@ class TaskStore:
         present = {row["name"] for row in self._db.execute("PRAGMA table_info(tasks)")}
         for name, definition in LATER_COLUMNS.items():
             if name not in present:
-                self._db.execute(f"ALTER TABLE tasks ADD COLUMN {name} {definition}")
+                try:
+                    self._db.execute(f"ALTER TABLE tasks ADD COLUMN {name} {definition}")
+                except sqlite3.OperationalError as exc:  # another process starting at once added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def close(self) -> None:
         with self._lock:
@@ -88,12 +92,16 @@ class TaskStore:
         """Give up every lease of `owner` (a clean shutdown), so a restart takes its tasks at once."""
         self._execute("UPDATE tasks SET lease_until = 0 WHERE owner = ?", [owner])
 
-    def update(self, task: Task) -> bool:
-        """Write the task unless its stored row is already finished (another process may have finished it)."""
+    def update(self, task: Task, owner: str | None = None) -> bool:
+        """Write the task unless its row is already finished or, given `owner`, leased to someone else."""
         sets = ", ".join(f"{c} = ?" for c in COLUMNS if c != "task_id")
         values = [getattr(task, c) for c in COLUMNS if c != "task_id"] + [task.task_id, *TERMINAL_STATUSES]
         finished = ", ".join("?" * len(TERMINAL_STATUSES))
-        return self._execute(f"UPDATE tasks SET {sets} WHERE task_id = ? AND status NOT IN ({finished})", values) == 1
+        sql = f"UPDATE tasks SET {sets} WHERE task_id = ? AND status NOT IN ({finished})"
+        if owner is not None:
+            sql += " AND (owner IS NULL OR owner = ?)"
+            values.append(owner)
+        return self._execute(sql, values) == 1
 
     def get(self, task_id: str) -> Task | None:
         rows = self._query("SELECT * FROM tasks WHERE task_id = ?", [task_id])

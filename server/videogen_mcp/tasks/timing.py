@@ -79,7 +79,7 @@ class PollSchedule:
 
 def completion_hazard(t: float, median: float, spread: float = SPREAD) -> float:
     """Chance per second that a job still running at t finishes now (log-normal completion times)."""
-    if t <= 0 or median <= 0:
+    if not (t > 0 and median > 0 and spread > 0 and math.isfinite(t / median)):
         return 0.0
     z = math.log(t / median) / spread
     density = math.exp(-z * z / 2) / (t * spread * math.sqrt(2 * math.pi))
