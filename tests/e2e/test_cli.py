@@ -92,3 +92,12 @@ def test_readme_offline_generate_renders_with_no_key(tmp_path):
     video = Path(done.stdout.strip())
     assert video.parent == default_data_dir(env) / "videos"
     assert video.read_bytes()[4:8] == b"ftyp"
+
+
+@pytest.mark.parametrize("provider", ["wavespeed", "myrouter"])
+def test_no_key_reaches_the_terminal_or_the_log(fake, tmp_path, png, provider):
+    secret = "sk-live-very-secret-42"
+    env = server_env(fake, tmp_path / "data", (provider,), **{f"{provider.upper()}_API_KEY": secret})
+    done = run_cli(["generate", "--image", str(png), "--prompt", "x", "--provider", provider], env)
+    assert done.returncode != 0 and "rejected the API key" in done.stderr
+    assert secret not in done.stderr and secret not in done.stdout

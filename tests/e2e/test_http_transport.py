@@ -93,3 +93,12 @@ def test_non_loopback_host_without_token_refuses_to_start(tmp_path):
     done = subprocess.run([SERVER_COMMAND, "serve", "--transport", "streamable-http", "--host", "0.0.0.0"],
                           env=env, capture_output=True, text=True, timeout=20)
     assert done.returncode == 2 and "VIDEOGEN_HTTP_TOKEN" in done.stderr
+
+
+async def test_operator_can_allow_local_paths_over_http(fake, tmp_path, png):
+    env = server_env(fake, tmp_path / "data", VIDEOGEN_ALLOW_LOCAL_FILES="1")
+    with http_server(env) as url:
+        async with Client(url, mode="legacy") as client:
+            result = await client.call_tool("generate_video", {"image": str(png), "prompt": "a cat"})
+    assert result.structured_content["status"] == "completed", text_of(result)
+    assert fake.provider("wavespeed").uploads()[0].file_bytes == png.read_bytes()
