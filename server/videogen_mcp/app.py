@@ -24,9 +24,10 @@ from videogen_mcp.validation import describe_validation_error
 
 INSTRUCTIONS = """\
 Generates videos from an image and a prompt with Kling models. Call generate_video; if the task it
-returns is not completed yet, call get_task with its task_id and wait_seconds (up to 900) until
-status is completed (then video_path is the local file) or failed (then error says why). Every task
-is followed in the background and is also readable as the resource task://<task_id>."""
+returns is not completed yet, call get_task with its task_id and wait_seconds=45 (hosts cut calls at
+about 60 s; use up to 900 where they do not), again until status is completed (then video_path is
+the local file) or failed (then error says why). Every task is followed in the background and is
+also readable as the resource task://<task_id>."""
 
 GENERATE_DESCRIPTION = """\
 Start a video generation from an image and a text prompt (Kling image-to-video) and wait for it.
@@ -129,8 +130,9 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
         image: Annotated[str, Field(description="https:// URL, data:image/...;base64 URI, or absolute local path.")],
         prompt: Annotated[str, Field(min_length=1, max_length=2500, description="What should happen in the video.")],
         ctx: Context,
-        provider: Annotated[str | None, Field(description="wavespeed, gptproto, aimlapi or myrouter; "
-                                                          "default: the server's default provider.")] = None,
+        provider: Annotated[str | None, Field(description="wavespeed, gptproto, aimlapi, myrouter, or local "
+                                                          "(offline camera move, no AI); default: the server's "
+                                                          "default provider.")] = None,
         model: Annotated[str | None, Field(description="Canonical model id such as kling-v2.1-i2v-pro "
                                                        "(the default); see list_providers.")] = None,
         duration: Annotated[Literal[5, 10], Field(description="Video length in seconds: 5 or 10.")] = 5,
@@ -212,10 +214,11 @@ def guidance(task: Task) -> str:
     if not task.provider_task_id:
         return (
             f"The task is still being submitted to {task.provider}. Call get_task with "
-            f'task_id="{task.task_id}" and wait_seconds=300 to follow it. Do not call generate_video again for it.'
+            f'task_id="{task.task_id}" and wait_seconds=45 (again until it is completed or failed) to follow it. '
+            "Do not call generate_video again for it."
         )
     return (
         f"The video is not ready yet ({task.status}, {task.progress}%). Call get_task with "
-        f'task_id="{task.task_id}" and wait_seconds=300 to wait for it; it keeps running in the background. '
-        "Do not call generate_video again for it."
+        f'task_id="{task.task_id}" and wait_seconds=45, again until it is completed or failed; it keeps running '
+        "in the background. Do not call generate_video again for it."
     )
