@@ -64,6 +64,8 @@ def render(image_bytes: bytes, prompt: str, seconds: int, dest: Path, on_frame: 
     with Image.open(io.BytesIO(image_bytes)) as opened:
         source = opened.convert("RGB")
     size = output_size(*source.size)
+    # Frames never need more than the zoomed output's pixels: shrink a large photo once, not every frame.
+    source.thumbnail((math.ceil(size[0] * ZOOM), math.ceil(size[1] * ZOOM)), Image.Resampling.LANCZOS)
     total = seconds * FPS
     with av.open(str(dest), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=FPS)
