@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from videogen_mcp.models import Task
+from videogen_mcp.tasks import poller as poller_module
 
 
 def _no_network(request: httpx2.Request) -> httpx2.Response:
@@ -52,3 +53,12 @@ def task(task_id: str = "t1", **fields: object) -> Task:
 @pytest.fixture
 def make_task() -> Callable[..., Task]:
     return task
+
+
+@pytest.fixture(autouse=True)
+def quick_constants(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The poller's waits, shrunk so task-following tests run in milliseconds."""
+    monkeypatch.setattr(poller_module, "RETRY_AFTER_BUG", 0.01)
+    monkeypatch.setattr(poller_module, "SUBMIT_GRACE", 0.15)
+    monkeypatch.setattr(poller_module, "OBSERVE_INTERVAL", 0.01)
+    monkeypatch.setattr(poller_module, "LEASE_TTL", 0.1)

@@ -28,7 +28,7 @@ from videogen_mcp.tasks import poller as poller_module
 from videogen_mcp.tasks.downloader import Downloader
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import INTERRUPTED, Poller
-from videogen_mcp.tasks.service import TaskService
+from videogen_mcp.tasks.service import TaskService, unwrap_single_error
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import PollSchedule, now_iso
 
@@ -109,16 +109,6 @@ class Rig:
 
 
 @asynccontextmanager
-async def _unwrapped() -> AsyncIterator[None]:
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
-
-
-@asynccontextmanager
 async def rig(tmp_path: Path, adapter: FakeAdapter | None = None, *, downloader: Downloader | None = None,
               db: Path | None = None) -> AsyncIterator[Rig]:
     """One "process": its own store connection, events and poller over `db` (default tmp_path/tasks.db)."""
@@ -128,7 +118,7 @@ async def rig(tmp_path: Path, adapter: FakeAdapter | None = None, *, downloader:
     adapters: dict[str, Adapter] = {adapter.name: adapter}
     try:
         with anyio.fail_after(LIMIT):
-            async with _unwrapped(), anyio.create_task_group() as group:
+            async with unwrap_single_error(), anyio.create_task_group() as group:
                 poller = Poller(store, events, adapters, downloader, {adapter.name: FAST}, group)
                 service = TaskService(Settings(data_dir=tmp_path), store, events, adapters, poller)
                 yield Rig(store, events, poller, service, adapter)
@@ -168,14 +158,6 @@ async def settled(store: TaskStore, task_id: str = "t1") -> Task:
 
 async def idle(poller: Poller) -> None:
     await until(lambda: not poller._following)
-
-
-@pytest.fixture(autouse=True)
-def quick_constants(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(poller_module, "RETRY_AFTER_BUG", 0.01)
-    monkeypatch.setattr(poller_module, "SUBMIT_GRACE", 0.15)
-    monkeypatch.setattr(poller_module, "OBSERVE_INTERVAL", 0.01)
-    monkeypatch.setattr(poller_module, "LEASE_TTL", 0.1)
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from videogen_mcp.config import Settings
 from videogen_mcp.errors import KeyRejected, OutOfCredit, ProviderError, SubmitOutcomeUnknown, TaskNotFound
 from videogen_mcp.models import Task
 from videogen_mcp.providers.base import PollResult
-from videogen_mcp.tasks import poller as poller_module
 from videogen_mcp.tasks import service as service_module
 from videogen_mcp.tasks.service import GenerateRequest, open_service
 from videogen_mcp.tasks.store import TaskStore
@@ -35,14 +34,6 @@ IMAGE_URL = "https://cdn.example.com/cat.png"
 
 def request(**fields: object) -> GenerateRequest:
     return GenerateRequest(**{"image": IMAGE_URL, "prompt": "a cat walks", "provider": "wavespeed", **fields})
-
-
-@pytest.fixture(autouse=True)
-def quick_constants(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(poller_module, "RETRY_AFTER_BUG", 0.01)
-    monkeypatch.setattr(poller_module, "SUBMIT_GRACE", 0.15)
-    monkeypatch.setattr(poller_module, "OBSERVE_INTERVAL", 0.01)
-    monkeypatch.setattr(poller_module, "LEASE_TTL", 0.1)
 
 
 # -- generate ------------------------------------------------------------------------------------

@@ -188,7 +188,7 @@ async def open_service(settings: Settings, *, follow: bool = True) -> AsyncItera
     """
     store = TaskStore(settings.data_dir / "tasks.db")
     try:
-        async with _plain_errors(), new_client() as client, anyio.create_task_group() as group:
+        async with unwrap_single_error(), new_client() as client, anyio.create_task_group() as group:
             adapters = build_adapters(settings, client)
             events = TaskEvents()
             downloader = Downloader(client, settings.data_dir / "videos") if settings.download else None
@@ -209,7 +209,7 @@ async def open_service(settings: Settings, *, follow: bool = True) -> AsyncItera
 
 
 @asynccontextmanager
-async def _plain_errors() -> AsyncIterator[None]:
+async def unwrap_single_error() -> AsyncIterator[None]:
     """Let the caller's own error out of the task group unwrapped, so callers can catch it by class."""
     try:
         yield
