@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Mapping
@@ -12,6 +13,14 @@ from videogen_mcp.errors import ConfigError
 
 PROVIDERS = ("wavespeed", "gptproto", "aimlapi", "myrouter")
 ALL_PROVIDERS = (*PROVIDERS, "local")
+
+
+def pyav_installed() -> bool:
+    """Whether PyAV (the `local` extra) is installed: looked up without importing it, so start-up stays fast."""
+    try:
+        return importlib.util.find_spec("av") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def key_variable(provider: str) -> str:
@@ -31,13 +40,20 @@ class Settings:
     download: bool = True
     poll_interval: float | None = None
     poll_max_interval: float | None = None
+    poll_budget: float | None = None
     http_token: str | None = None
     allow_local_files: bool = False
+    #: The offline `local` provider renders with PyAV, an optional extra: without it, local is not configured.
+    local_available: bool = field(default_factory=pyav_installed)
 
     def configured(self, provider: str) -> bool:
-        return provider == "local" or bool(self.api_keys.get(provider))
+        if provider == "local":
+            return self.local_available
+        return bool(self.api_keys.get(provider))
 
     def chosen_default(self) -> str:
+        """VIDEOGEN_DEFAULT_PROVIDER, else the first hosted provider with a key, else `local` (even uninstalled:
+        a call then says how to set a key or install the extra)."""
         if self.default_provider:
             return self.default_provider
         return next((p for p in PROVIDERS if self.configured(p)), "local")
@@ -67,6 +83,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         download=_flag(env, "VIDEOGEN_DOWNLOAD", True),
         poll_interval=_seconds(env, "VIDEOGEN_POLL_INTERVAL"),
         poll_max_interval=_seconds(env, "VIDEOGEN_POLL_MAX_INTERVAL"),
+        poll_budget=_rate(env, "VIDEOGEN_POLL_BUDGET"),
         http_token=env.get("VIDEOGEN_HTTP_TOKEN") or None,
         allow_local_files=_flag(env, "VIDEOGEN_ALLOW_LOCAL_FILES", False),
     )
@@ -109,3 +126,16 @@ def _seconds(env: Mapping[str, str], name: str) -> float | None:
     if not 0 < seconds <= 3600:
         raise ConfigError(f"{name} must be between 0 and 3600 seconds, got {value!r}")
     return seconds
+
+
+def _rate(env: Mapping[str, str], name: str) -> float | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        rate = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of requests per second, got {value!r}") from None
+    if not 0 <= rate <= 10_000:
+        raise ConfigError(f"{name} must be between 0 (no limit) and 10000 requests per second, got {value!r}")
+    return rate

@@ -91,6 +91,8 @@ def test_default_provider_variable_wins(value):
         ("VIDEOGEN_POLL_MAX_INTERVAL", "5s", "must be a number of seconds"),
         ("VIDEOGEN_POLL_MAX_INTERVAL", "99999", "must be between 0 and 3600 seconds"),
         ("VIDEOGEN_DEFAULT_PROVIDER", "openai", "must be one of wavespeed, gptproto, aimlapi, myrouter, local"),
+        ("VIDEOGEN_POLL_BUDGET", "fast", "must be a number of requests per second, got 'fast'"),
+        ("VIDEOGEN_POLL_BUDGET", "-2", "must be between 0 (no limit) and 10000 requests per second"),
         ("VIDEOGEN_DOWNLOAD", "maybe", "must be 1 or 0, got 'maybe'"),
         ("VIDEOGEN_ALLOW_LOCAL_FILES", "sometimes", "must be 1 or 0"),
         ("WAVESPEED_BASE_URL", "api.wavespeed.ai", "must start with http:// or https://"),
@@ -110,6 +112,11 @@ def test_bad_value_is_a_config_error_naming_the_variable(name, value, words):
 def test_poll_intervals_are_read_as_seconds(value, expected):
     settings = load_settings({"VIDEOGEN_POLL_INTERVAL": value, "VIDEOGEN_POLL_MAX_INTERVAL": value})
     assert settings.poll_interval == settings.poll_max_interval == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", None), ("0", 0.0), ("2.5", 2.5)])
+def test_poll_budget_is_requests_per_second_and_0_lifts_it(value, expected):
+    assert load_settings({"VIDEOGEN_POLL_BUDGET": value}).poll_budget == expected
 
 
 @pytest.mark.parametrize(

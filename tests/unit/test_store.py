@@ -154,3 +154,19 @@ def test_unusable_data_dir_is_a_config_error_naming_the_variable(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(ConfigError, match="VIDEOGEN_DATA_DIR"):
         TaskStore(blocker / "tasks.db")
+
+
+def test_renew_extends_held_leases_in_bulk_and_names_the_ones_taken(store):
+    for name in ("t1", "t2", "t3"):
+        store.insert(task(name), {}, owner="me", lease_seconds=0.0)
+    assert store.claim("t3", "other", 60)  # t3's lease had lapsed: another process took it
+    assert store.renew("me", 60, ["t1", "t2", "t3", "gone"]) == {"t3", "gone"}
+    assert not store.claim("t1", "other", 60) and not store.claim("t2", "other", 60)
+
+
+def test_renew_handles_more_tasks_than_one_statement_takes(store):
+    names = [f"t{i}" for i in range(1200)]
+    for name in names:
+        store.insert(task(name), {}, owner="me", lease_seconds=0.0)
+    assert store.renew("me", 60, names) == set()
+    assert not store.claim(names[-1], "other", 60)

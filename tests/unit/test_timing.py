@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.unit.conftest import task
 from videogen_mcp.tasks.timing import (
+    DENSE_FROM_Z,
+    JITTER,
+    SPREAD,
     PollSchedule,
     describe,
     elapsed_seconds,
@@ -70,25 +74,40 @@ def test_poll_gap_is_sparse_while_the_video_cannot_be_ready():
     assert SCHEDULE.gap(30, TYPICAL, None) == 15.0
 
 
-def test_poll_gap_tightens_toward_the_typical_time_and_never_drops_below_min():
-    gaps = [SCHEDULE.gap(t, TYPICAL, None) for t in range(60, 211, 10)]
+def test_poll_gap_closes_in_on_the_dense_window_then_polls_at_the_floor():
+    dense_from = TYPICAL * math.exp(DENSE_FROM_Z * SPREAD)
+    gaps = [SCHEDULE.gap(t, TYPICAL, None) for t in range(60, int(dense_from), 10)]
     assert all(b <= a for a, b in itertools.pairwise(gaps)), gaps
-    assert gaps[-1] < 0.6 * gaps[0] and min(gaps) >= 2.0
+    assert gaps[0] == 15.0 and gaps[-1] < 15.0
+    assert all(SCHEDULE.gap(t, TYPICAL, None) == 2.0 for t in (dense_from, TYPICAL, TYPICAL * 1.3))
+
+
+def test_a_job_far_slower_than_usual_is_polled_less_and_less_often():
+    late = [SCHEDULE.gap(TYPICAL * f, TYPICAL, None) for f in (1.5, 2, 3, 5)]
+    assert all(b > a for a, b in itertools.pairwise(late)), late
+    assert late[-1] == 15.0
 
 
 @pytest.mark.parametrize("elapsed", [0, 50, 150, 209, 270, 600, 10_000])
 def test_poll_gap_stays_between_min_and_max(elapsed):
     assert 2.0 <= SCHEDULE.gap(elapsed, TYPICAL, None) <= 15.0
+    assert 2.0 <= SCHEDULE.gap(elapsed, TYPICAL, None, jitter=0.999) <= 15.0
 
 
 def test_the_providers_eta_wins_over_the_typical_duration():
-    assert SCHEDULE.gap(0, TYPICAL, 10) <= 2.5  # due in 10 s: never left for more than a quarter of that
+    assert SCHEDULE.gap(0, TYPICAL, 10) == 5.0  # half the time the provider says is left
     assert SCHEDULE.gap(0, TYPICAL, 0) == 2.0
+    assert SCHEDULE.gap(0, TYPICAL, 600) == 15.0
 
 
 def test_a_short_job_is_polled_within_a_quarter_of_its_typical_time():
     local = PollSchedule(min_gap=0.5, max_gap=30.0)
     assert local.gap(0, 4.0, None) == 1.0
+
+
+def test_jitter_only_shortens_gaps_above_the_floor():
+    assert SCHEDULE.gap(0, TYPICAL, None, jitter=0.5) == pytest.approx(15.0 - 13.0 * JITTER * 0.5)
+    assert SCHEDULE.gap(TYPICAL, TYPICAL, None, jitter=0.9) == 2.0
 
 
 @pytest.mark.parametrize(("retry_after", "gap"), [(60.0, 60.0), (16.0, 16.0), (1.0, 15.0), (0.0, 15.0), (None, 15.0)])

@@ -23,7 +23,6 @@ STATUSES = {
 class AimlApi(Adapter):
     name = "aimlapi"
     default_base_url = "https://api.aimlapi.com"
-    poll_interval = 10.0  # the docs advise polling every 10-15 s
 
     def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
         body = {

@@ -42,7 +42,8 @@ class Adapter:
     name: ClassVar[str]
     default_base_url: ClassVar[str]
     #: Shortest sensible gap between two polls of one task, per the provider's guidance.
-    poll_interval: ClassVar[float] = 3.0
+    #: The floor between two polls of one task; the schedule polls at it only near the expected end.
+    poll_interval: ClassVar[float] = 1.0
     #: True when poll replies carry a real percentage; otherwise progress is estimated from time.
     reports_progress: ClassVar[bool] = False
 

@@ -9,7 +9,6 @@ from videogen_mcp.providers.wavespeed import WaveSpeed
 class GptProto(WaveSpeed):
     name = "gptproto"
     default_base_url = "https://gptproto.com"
-    poll_interval = 3.0
     duration_type = int
 
     def auth_headers(self) -> dict[str, str]:

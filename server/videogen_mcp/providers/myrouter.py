@@ -21,7 +21,6 @@ STATUSES = {
 class MyRouter(Adapter):
     name = "myrouter"
     default_base_url = "https://api.myrouter.ai"
-    poll_interval = 3.0
     reports_progress = True
 
     def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:

@@ -28,7 +28,6 @@ STATUSES = {
 class WaveSpeed(Adapter):
     name = "wavespeed"
     default_base_url = "https://api.wavespeed.ai"
-    poll_interval = 2.0
     #: WaveSpeed's page types duration as a string; GPTProto documents an integer.
     duration_type: type = str
 

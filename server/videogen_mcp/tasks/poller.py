@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from videogen_mcp.errors import ProviderError, VideogenError
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import Task
 from videogen_mcp.providers import Adapter, PollResult, SubmitRequest
+from videogen_mcp.tasks.budget import RequestBudget
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.store import TaskStore
@@ -40,6 +42,8 @@ RETRY_AFTER_BUG = 30.0
 LEASE_TTL = 30.0
 #: The shortest lease open_service hands out (tests poll every 0.05-0.5 s).
 MIN_LEASE_TTL = 5.0
+#: Most status polls a second to one provider, all tasks together (VIDEOGEN_POLL_BUDGET).
+DEFAULT_POLL_BUDGET = 20.0
 #: How often a process that does not hold a task's lease re-reads it (to wake its own waiters).
 OBSERVE_INTERVAL = 1.0
 #: How often the store is scanned for unfinished tasks nobody here follows (made by another process).
@@ -81,6 +85,7 @@ class Poller:
         schedules: dict[str, PollSchedule],
         task_group: TaskGroup,
         lease_ttl: float | None = None,
+        poll_budget: float | None = DEFAULT_POLL_BUDGET,
     ) -> None:
         self._store = store
         self._events = events
@@ -89,6 +94,10 @@ class Poller:
         self._schedules = schedules
         self._group = task_group
         self._following: set[str] = set()
+        self._held: dict[str, anyio.CancelScope] = {}
+        self._lost: set[str] = set()
+        self._renewing = False
+        self._budgets = {name: RequestBudget(None if name == "local" else poll_budget) for name in adapters}
         self.lease_ttl = lease_ttl or LEASE_TTL
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -152,26 +161,29 @@ class Poller:
 
     @asynccontextmanager
     async def _holding_lease(self, task_id: str) -> AsyncIterator[None]:
-        """Renew the task's lease in the background while the body works; LeaseLost if it is taken."""
-        lost = False
-
-        async def renew(scope: anyio.CancelScope) -> None:
-            nonlocal lost
-            while True:
-                await anyio.sleep(self.lease_ttl / 3)
-                if not self._store.claim(task_id, self.owner, self.lease_ttl):
-                    lost = True
-                    scope.cancel()
-                    return
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(renew, group.cancel_scope)
+        """Hold the task's lease while the body works (renewed by one loop for all tasks); LeaseLost if taken."""
+        if not self._renewing:
+            self._renewing = True
+            self._group.start_soon(self._renew_leases_forever, name="renew leases")
+        with anyio.CancelScope() as scope:
+            self._held[task_id] = scope
             try:
                 yield
             finally:
-                group.cancel_scope.cancel()
-        if lost:
+                del self._held[task_id]
+        if task_id in self._lost:
+            self._lost.discard(task_id)
             raise LeaseLost(task_id)
+
+    async def _renew_leases_forever(self) -> None:
+        """Renew every lease this process holds every third of the TTL, whatever each task is doing
+        (submitting, sleeping through a Retry-After, downloading): only a dead process loses a lease."""
+        while True:
+            await anyio.sleep(self.lease_ttl / 3)
+            for task_id in self._store.renew(self.owner, self.lease_ttl, list(self._held)):
+                if task_id in self._held:
+                    self._lost.add(task_id)
+                    self._held[task_id].cancel()
 
     async def _submit(self, task_id: str, submission: Submission) -> bool:
         task = self._task(task_id)
@@ -229,6 +241,7 @@ class Poller:
     async def _poll_once(self, adapter: Adapter, task: Task, state: _PollState) -> Task:
         """Ask the provider once (also after a long downtime, before any deadline) and record the answer."""
         try:
+            await self._budgets[task.provider].wait()
             result = await adapter.poll(task.provider_task_id or "")
         except Exception as exc:
             return await self._poll_failed(task, state, _as_videogen_error(exc))
@@ -240,7 +253,8 @@ class Poller:
 
     def _gap(self, task: Task, state: _PollState) -> float:
         schedule = self._schedules[task.provider]
-        return schedule.gap(elapsed_seconds(task), self._typical(task), task.eta_seconds, state.retry_after)
+        eta = task.eta_seconds if self._adapters[task.provider].reports_progress else None  # else our own estimate
+        return schedule.gap(elapsed_seconds(task), self._typical(task), eta, state.retry_after, random.random())
 
     def _give_up_after(self, task: Task) -> float:
         return max(GIVE_UP_FACTOR * self._typical(task), GIVE_UP_FLOOR)

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 import anyio
 
 from videogen_mcp import catalog
-from videogen_mcp.config import ALL_PROVIDERS, Settings, key_variable
+from videogen_mcp.config import ALL_PROVIDERS, PROVIDERS, Settings, key_variable
 from videogen_mcp.errors import InvalidInput, TaskNotFound
 from videogen_mcp.http import new_client
 from videogen_mcp.images import ImageInput, load_image
 from videogen_mcp.models import ModelInfo, ProviderInfo, Task, resource_uri
-from videogen_mcp.providers import Adapter, SubmitRequest, build_adapters
+from videogen_mcp.providers import Adapter, SubmitRequest, build_adapters, local
 from videogen_mcp.tasks.downloader import Downloader
 from videogen_mcp.tasks.events import TaskEvents
-from videogen_mcp.tasks.poller import MIN_LEASE_TTL, Poller, Submission
+from videogen_mcp.tasks.poller import DEFAULT_POLL_BUDGET, MIN_LEASE_TTL, Poller, Submission
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import (
     PollSchedule,
@@ -79,7 +79,7 @@ class TaskService:
         configured = self.settings.configured(name)
         setup = None if configured else f"set {key_variable(name)} to your {name} API key"
         if name == "local":
-            setup = "offline: renders the image with a camera move (no AI, no account); for trying the server"
+            setup = local.DESCRIPTION if configured else local.SETUP
         return ProviderInfo(name=name, configured=configured, is_default=name == default, models=models, setup=setup)
 
     # -- submit ------------------------------------------------------------------------------
@@ -115,6 +115,13 @@ class TaskService:
             raise InvalidInput(f"unknown provider {name!r}; choose one of: {', '.join(ALL_PROVIDERS)}")
         if name in self._adapters:
             return self._adapters[name]
+        if name == "local" and not self._adapters:
+            keys = ", ".join(key_variable(p) for p in PROVIDERS)
+            raise InvalidInput(f"no provider is configured: set one of {keys} in the server's environment, "
+                               f"or install the offline local provider with {local.INSTALL}")
+        if name == "local":
+            raise InvalidInput(f"provider 'local' is not installed: run {local.INSTALL}, or choose a configured "
+                               f"provider ({', '.join(self._adapters)})")
         raise InvalidInput(f"provider {name!r} is not configured: set {key_variable(name)} in the server's environment")
 
     def _new_task(self, provider: str, model: str, req: GenerateRequest) -> Task:
@@ -194,7 +201,8 @@ async def open_service(settings: Settings, *, follow: bool = True) -> AsyncItera
             downloader = Downloader(client, settings.data_dir / "videos") if settings.download else None
             schedules = _schedules(settings, adapters)
             lease_ttl = max(settings.poll_max_interval or DEFAULT_MAX_GAP, MIN_LEASE_TTL)
-            poller = Poller(store, events, adapters, downloader, schedules, group, lease_ttl)
+            budget = DEFAULT_POLL_BUDGET if settings.poll_budget is None else settings.poll_budget
+            poller = Poller(store, events, adapters, downloader, schedules, group, lease_ttl, budget)
             service = TaskService(settings, store, events, adapters, poller)
             if follow:
                 await poller.resume()

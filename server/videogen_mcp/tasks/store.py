@@ -37,6 +37,8 @@ CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
 """
 COLUMNS = [name for name in Task.model_fields if name != "resource_uri"]
 #: Columns added after the first release, with their definitions, for databases created before them.
+#: Task ids per statement when renewing leases (SQLite limits the number of parameters).
+RENEW_CHUNK = 500
 LATER_COLUMNS = {"owner": "TEXT", "lease_until": "REAL NOT NULL DEFAULT 0"}
 
 
@@ -87,6 +89,21 @@ class TaskStore:
         sql = ("UPDATE tasks SET owner = ?, lease_until = ? "
                "WHERE task_id = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)")
         return self._execute(sql, [owner, now + seconds, task_id, owner, now]) == 1
+
+    def renew(self, owner: str, seconds: float, task_ids: list[str]) -> set[str]:
+        """Renew `owner`'s leases on these tasks in a few statements; return the ids it no longer holds."""
+        held: set[str] = set()
+        until = time.time() + seconds
+        for start in range(0, len(task_ids), RENEW_CHUNK):
+            chunk = task_ids[start:start + RENEW_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            with self._lock:
+                self._db.execute(f"UPDATE tasks SET lease_until = ? WHERE owner = ? AND task_id IN ({marks})",
+                                 [until, owner, *chunk])
+                rows = self._db.execute(f"SELECT task_id FROM tasks WHERE owner = ? AND task_id IN ({marks})",
+                                        [owner, *chunk]).fetchall()
+            held.update(row["task_id"] for row in rows)
+        return set(task_ids) - held
 
     def release(self, owner: str) -> None:
         """Give up every lease of `owner` (a clean shutdown), so a restart takes its tasks at once."""

@@ -51,37 +51,46 @@ def _left(eta: int | None) -> str:
     return f"about {round(eta / 60)} min left"
 
 
-#: Spread of generation times around the typical one (log-normal sigma), chosen wider than observed so
-#: that a provider slower or faster than its typical time costs few extra polls (benchmarks/poll_schedule.py).
-SPREAD = 0.5
-#: Trades polls against detection delay: the gap is TRADEOFF / sqrt(hazard rate).
-TRADEOFF = 0.7
+#: Spread of generation times around the model's typical one (log-normal sigma; benchmarks/poll_schedule.py).
+SPREAD = 0.3
+#: Dense polling starts this many SPREADs before the typical time: about 62% of jobs finish after it.
+DENSE_FROM_Z = -0.3
+#: Past one SPREAD beyond the typical time, the dense gap grows by this factor per SPREAD (a slow job).
+LATE_GROWTH = 0.5
+#: Polls before the dense window close in by halves: the gap is half the time left to the window.
+APPROACH = 0.5
+#: Gaps above the floor are shortened by up to this fraction at random, so tasks started together spread out.
+JITTER = 0.15
 
 
 @dataclass(frozen=True)
 class PollSchedule:
-    """Polls rarely while the video is unlikely to be ready, densely where it most likely finishes.
+    """Sparse while the video is unlikely to be ready, every `min_gap` where it most likely finishes.
 
-    The gap follows 1/sqrt(hazard) of a log-normal completion time centred on the typical duration
-    (or on elapsed + the provider's ETA): the gap that minimises expected delay plus polls.
+    Without a provider ETA, generation times are taken as log-normal around the model's typical time:
+    polls close in on a window that starts a little before the typical time, then come every `min_gap`
+    (the floor, VIDEOGEN_POLL_INTERVAL), growing slowly for a job far slower than usual. With a provider
+    ETA, the gap is half the time the provider says is left. Minimising polls for a given median detection
+    delay gives exactly this shape: poll at the floor wherever the completion hazard is high, rarely elsewhere.
     """
 
     min_gap: float
     max_gap: float
 
-    def gap(self, elapsed: float, typical: float, eta: int | None, retry_after: float | None = None) -> float:
-        median = elapsed + eta if eta is not None else typical
-        hazard = completion_hazard(max(elapsed, 0.02 * median), median)
-        gap = TRADEOFF / math.sqrt(hazard) if hazard > 0 else math.inf
-        gap = min(gap, median / 4, self.max_gap)  # a short job is never left alone for long
+    def gap(
+        self, elapsed: float, typical: float, eta: int | None, retry_after: float | None = None, jitter: float = 0.0
+    ) -> float:
+        """Seconds to wait before the next poll; `jitter` in [0, 1) shortens gaps above the floor."""
+        gap = APPROACH * max(eta, 0) if eta is not None else self._gap_without_eta(elapsed, typical)
+        gap = min(gap, self.max_gap)
+        gap -= (gap - self.min_gap) * JITTER * jitter if gap > self.min_gap else 0.0
         return max(gap, self.min_gap, retry_after or 0.0)
 
-
-def completion_hazard(t: float, median: float, spread: float = SPREAD) -> float:
-    """Chance per second that a job still running at t finishes now (log-normal completion times)."""
-    if not (t > 0 and median > 0 and spread > 0 and math.isfinite(t / median)):
-        return 0.0
-    z = math.log(t / median) / spread
-    density = math.exp(-z * z / 2) / (t * spread * math.sqrt(2 * math.pi))
-    survival = 0.5 * math.erfc(z / math.sqrt(2))
-    return density / survival if survival > 1e-12 else z / (spread * t)
+    def _gap_without_eta(self, elapsed: float, typical: float) -> float:
+        if typical <= 0:
+            return self.min_gap
+        dense_from = typical * math.exp(DENSE_FROM_Z * SPREAD)
+        if elapsed < dense_from:
+            return min(APPROACH * (dense_from - elapsed), typical / 4)  # a short job is never left alone long
+        lateness = math.log(max(elapsed, 1e-9) / typical) / SPREAD - 1
+        return self.min_gap * math.exp(LATE_GROWTH * max(0.0, lateness))
