@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import re
 from collections.abc import Callable
 from typing import Any
@@ -91,16 +92,22 @@ class ProviderHttp:
                 error = self._transport_error(exc, idempotent)
                 if last or not _may_retry_transport(exc, idempotent):
                     raise error from None
-                await anyio.sleep(_backoff(attempt))
+                await anyio.sleep(backoff(attempt))
                 continue
             if response.is_success:
-                return self._json(response, idempotent)
+                try:
+                    return self._json(response, idempotent)
+                except UnexpectedReply:  # a gateway's HTML page with a 200: asking again may well work
+                    if last:
+                        raise
+                    await anyio.sleep(backoff(attempt))
+                    continue
             status = response.status_code
             if not idempotent and status in MAYBE_PROCESSED:
                 raise outcome_unknown(self._provider, f"failed while answering the submit request (HTTP {status})")
             error = self._http_error(response)
             retryable = response.status_code in (RETRYABLE_READS if idempotent else NOT_PROCESSED)
-            wait = error.retry_after if error.retry_after is not None else _backoff(attempt)
+            wait = error.retry_after if error.retry_after is not None else backoff(attempt)
             if last or not retryable or wait > MAX_INLINE_WAIT:
                 raise error
             log.info("%s answered HTTP %s; retrying in %.1f s", self._provider, response.status_code, wait)
@@ -141,8 +148,10 @@ def _may_retry_transport(exc: httpx2.TransportError, idempotent: bool) -> bool:
     return idempotent or isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
 
 
-def _backoff(attempt: int) -> float:
-    return min(0.5 * 2 ** (attempt - 1), 4.0)
+def backoff(attempt: int, base: float = 0.5, cap: float = 8.0) -> float:
+    """Exponential backoff with jitter: about base, 2 x base, 4 x base... up to cap, each cut by up to half at
+    random so clients that failed together do not retry together."""
+    return min(base * 2 ** (attempt - 1), cap) * random.uniform(0.5, 1.0)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import sqlite3
+from pathlib import Path
 
 import anyio
 import pytest
@@ -46,6 +47,26 @@ async def test_task_interrupted_before_submission_fails_honestly_at_restart(fake
     assert result.structured_content["status"] == "failed"
     assert "check the provider's dashboard" in result.structured_content["error"]
     assert fake.provider("wavespeed").requests == []
+
+
+async def test_a_download_that_failed_is_done_by_the_next_start(fake, png, tmp_path):
+    from tests.fakes import FakeError
+
+    fake.download_errors = [FakeError(502)] * 3
+    env = server_env(fake, tmp_path / "data")
+    async with stdio_client(env) as client:
+        first = await client.call_tool("generate_video", {"image": str(png), "prompt": "pan", "wait_seconds": 30})
+    task = first.structured_content
+    assert (task["status"], task["video_path"]) == ("completed", None)
+    assert "tries again later" in task["error"]
+    async with stdio_client(env, "2026-07-28") as client:
+        with anyio.fail_after(20):
+            while not task["video_path"]:
+                await anyio.sleep(0.1)
+                task = (await client.call_tool("get_task", {"task_id": task["task_id"]})).structured_content
+    assert Path(task["video_path"]).read_bytes() == fake.file_bytes(task["provider_task_id"])
+    assert (task["status"], task["error"]) == ("completed", None)
+    assert len(fake.provider("wavespeed").submits()) == 1
 
 
 async def test_task_database_is_sqlite_in_wal_mode(start_server, png, tmp_path):

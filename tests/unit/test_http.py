@@ -106,7 +106,7 @@ def test_request_refused_quotes_the_provider_message():
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries without a Retry-After header sleep for the backoff; keep unit tests instant."""
-    monkeypatch.setattr(http, "_backoff", lambda attempt: 0.0)
+    monkeypatch.setattr(http, "backoff", lambda attempt: 0.0)
 
 
 def error_text(body: object) -> str | None:
@@ -260,10 +260,34 @@ async def test_html_502_to_a_submit_warns_that_the_job_may_exist_without_the_htm
 
 
 @pytest.mark.anyio
-async def test_non_json_200_is_an_unexpected_reply():
+async def test_non_json_200_is_an_unexpected_reply_after_the_retries():
     script = Script(httpx2.Response(200, text="<html>maintenance</html>"))
     with pytest.raises(UnexpectedReply, match="not JSON"):
         await send(script, idempotent=True)
+    assert script.calls == 3
+
+
+@pytest.mark.anyio
+async def test_a_poll_answered_once_with_a_non_json_200_is_asked_again():
+    script = Script(httpx2.Response(200, text="<html>maintenance</html>"), OK)
+    assert await send(script, idempotent=True) == {"status": "ok"}
+    assert script.calls == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("error", [httpx2.ReadError, httpx2.RemoteProtocolError, httpx2.ReadTimeout])
+async def test_a_poll_whose_connection_was_reset_is_asked_again(error):
+    script = Script(raises(error), OK)
+    assert await send(script, idempotent=True) == {"status": "ok"}
+    assert script.calls == 2
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap(monkeypatch):
+    monkeypatch.undo()  # the real backoff, not the autouse stand-in
+    for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 8.0), (9, 8.0)]:
+        waits = {http.backoff(attempt) for _ in range(50)}
+        assert all(ceiling / 2 <= w <= ceiling for w in waits), (attempt, waits)
+        assert len(waits) > 1  # jittered: clients that failed together do not retry in step
 
 
 @pytest.mark.anyio

@@ -22,6 +22,7 @@ from videogen_mcp.providers import Adapter, PollResult, SubmitRequest
 from videogen_mcp.tasks.budget import RequestBudget
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
+from videogen_mcp.tasks.redownload import failed_note
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import PollSchedule, elapsed_seconds, estimated_eta, estimated_progress, now_iso
 
@@ -306,8 +307,7 @@ class Poller:
         try:
             path = await self._downloader.fetch(video_url, task.task_id)
         except DownloadFailed as exc:
-            note = f"the video is ready at video_url, but downloading it failed ({exc}); download it soon"
-            return await self._save(task, **done, error=note)
+            return await self._save(task, **done, error=failed_note(str(exc)))
         return await self._save(task, **done, video_path=str(path))
 
     def _task(self, task_id: str) -> Task:

@@ -20,6 +20,7 @@ from videogen_mcp.providers import Adapter, SubmitRequest, build_adapters, local
 from videogen_mcp.tasks.downloader import Downloader
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import DEFAULT_POLL_BUDGET, MIN_LEASE_TTL, Poller, Submission
+from videogen_mcp.tasks.redownload import Redownloader
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import (
     PollSchedule,
@@ -207,6 +208,8 @@ async def open_service(settings: Settings, *, follow: bool = True) -> AsyncItera
             if follow:
                 await poller.resume()
                 group.start_soon(poller.rescan_forever)
+                if downloader is not None:
+                    group.start_soon(Redownloader(store, events, downloader).run_forever)
             try:
                 yield service
             finally:

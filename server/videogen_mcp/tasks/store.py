@@ -129,6 +129,18 @@ class TaskStore:
         rows = self._query(f"SELECT * FROM tasks {where} ORDER BY seq DESC LIMIT ?", [*args, limit])
         return [_task(r) for r in rows]
 
+    def failed_downloads(self, note_prefix: str) -> list[Task]:
+        """Completed tasks with a video URL but no file, whose error starts with `note_prefix`."""
+        sql = ("SELECT * FROM tasks WHERE status = 'completed' AND video_url IS NOT NULL AND video_path IS NULL "
+               "AND substr(error, 1, ?) = ? ORDER BY seq")
+        return [_task(r) for r in self._query(sql, [len(note_prefix), note_prefix])]
+
+    def record_download(self, task_id: str, video_path: str, updated_at: str) -> bool:
+        """Set the file of a completed task that had none (and drop the download-failure note)."""
+        sql = ("UPDATE tasks SET video_path = ?, error = NULL, updated_at = ? "
+               "WHERE task_id = ? AND status = 'completed' AND video_path IS NULL")
+        return self._execute(sql, [video_path, updated_at, task_id]) == 1
+
     def unfinished(self) -> list[Task]:
         marks = ", ".join("?" * len(TERMINAL_STATUSES))
         rows = self._query(f"SELECT * FROM tasks WHERE status NOT IN ({marks}) ORDER BY seq", list(TERMINAL_STATUSES))

@@ -1,0 +1,98 @@
+"""Redownloader and Downloader limits: a finished video whose download failed reaches the disk later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+
+from tests.unit.test_poller import VIDEO_URL, put, until, video_downloader
+from videogen_mcp.tasks import redownload
+from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
+from videogen_mcp.tasks.events import TaskEvents
+from videogen_mcp.tasks.redownload import Redownloader, failed_note
+from videogen_mcp.tasks.store import TaskStore
+
+pytestmark = pytest.mark.anyio
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
+
+
+@pytest.fixture(autouse=True)
+def quick(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redownload, "CHECK_INTERVAL", 0.01)
+    monkeypatch.setattr(redownload, "FIRST_WAIT", 0.02)
+
+
+class Cdn:
+    """Fails the first `failures` requests with HTTP 503, then serves the video."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.requests = 0
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests += 1
+        if self.requests <= self.failures:
+            return httpx2.Response(503)
+        return httpx2.Response(200, content=MP4)
+
+
+def failed_download(store: TaskStore, task_id: str = "t1") -> None:
+    put(store, task_id, status="completed", provider_task_id="job", progress=100, video_url=VIDEO_URL,
+        error=failed_note("HTTP 503"))
+
+
+async def run_until(store: TaskStore, downloader: Downloader, condition) -> TaskEvents:
+    events = TaskEvents()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(Redownloader(store, events, downloader).run_forever)
+            await until(condition)
+            group.cancel_scope.cancel()
+    return events
+
+
+async def test_a_failed_download_is_tried_again_until_the_file_is_on_disk(tmp_path):
+    store, cdn = TaskStore(tmp_path / "tasks.db"), Cdn(failures=3)
+    failed_download(store)
+    put(store, "other", status="completed", provider_task_id="j2", progress=100, video_url=VIDEO_URL,
+        error="the provider said something else")  # not a download failure: left alone
+    await run_until(store, video_downloader(tmp_path, cdn), lambda: store.get("t1").video_path)
+    task = store.get("t1")
+    assert Path(task.video_path).read_bytes() == MP4
+    assert (task.status, task.error, task.video_url) == ("completed", None, VIDEO_URL)
+    assert cdn.requests == 4  # three failures, one per (growing) wait, then the file
+    assert store.get("other").video_path is None
+
+
+async def test_a_task_with_its_file_or_without_a_failure_note_is_not_downloaded_again(tmp_path):
+    store, cdn = TaskStore(tmp_path / "tasks.db"), Cdn(failures=0)
+    put(store, "done", status="completed", progress=100, video_url=VIDEO_URL, video_path="/v.mp4")
+    put(store, "off", status="completed", progress=100, video_url=VIDEO_URL)  # VIDEOGEN_DOWNLOAD=0 earlier
+    failed_download(store, "t1")
+    await run_until(store, video_downloader(tmp_path, cdn), lambda: store.get("t1").video_path)
+    assert cdn.requests == 1
+    assert store.get("off").video_path is None and store.get("done").video_path == "/v.mp4"
+
+
+async def test_a_video_over_the_size_cap_is_refused_and_not_retried(tmp_path):
+    def huge(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=b"\x00" * 5000)
+
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(huge))
+    downloader = Downloader(client, tmp_path / "videos", attempts=3, max_bytes=1000)
+    with pytest.raises(DownloadFailed, match="larger than the") as caught:
+        await downloader.fetch(VIDEO_URL, "t1")
+    assert caught.value.final
+    assert list((tmp_path / "videos").iterdir()) == []  # the partial file is gone
+
+
+async def test_a_lying_content_length_is_refused_before_reading_the_body(tmp_path):
+    def declared(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=b"\x00" * 10, headers={"content-length": str(10**12)})
+
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(declared))
+    with pytest.raises(DownloadFailed, match="cap"):
+        await Downloader(client, tmp_path / "videos", max_bytes=1000).fetch(VIDEO_URL, "t1")
