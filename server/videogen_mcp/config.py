@@ -42,6 +42,7 @@ class Settings:
     poll_max_interval: float | None = None
     poll_budget: float | None = None
     http_token: str | None = None
+    http_allowed_hosts: tuple[str, ...] = ()
     allow_local_files: bool = False
     #: The offline `local` provider renders with PyAV, an optional extra: without it, local is not configured.
     local_available: bool = field(default_factory=pyav_installed)
@@ -85,6 +86,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         poll_max_interval=_seconds(env, "VIDEOGEN_POLL_MAX_INTERVAL"),
         poll_budget=_rate(env, "VIDEOGEN_POLL_BUDGET"),
         http_token=env.get("VIDEOGEN_HTTP_TOKEN") or None,
+        http_allowed_hosts=_host_names(env, "VIDEOGEN_HTTP_ALLOWED_HOSTS"),
         allow_local_files=_flag(env, "VIDEOGEN_ALLOW_LOCAL_FILES", False),
     )
 
@@ -139,3 +141,12 @@ def _rate(env: Mapping[str, str], name: str) -> float | None:
     if not 0 <= rate <= 10_000:
         raise ConfigError(f"{name} must be between 0 (no limit) and 10000 requests per second, got {value!r}")
     return rate
+
+
+def _host_names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    names = tuple(n.strip().lower() for n in env.get(name, "").split(",") if n.strip())
+    bad = [n for n in names if not n.replace(".", "").replace("-", "").replace("[", "").replace("]", "")
+           .replace(":", "").isalnum()]
+    if bad:
+        raise ConfigError(f"{name} must be host names separated by commas (no scheme, no port), got {bad[0]!r}")
+    return names

@@ -6,6 +6,8 @@ import hmac
 import ipaddress
 from typing import Any
 
+from mcp.server.transport_security import TransportSecuritySettings
+
 from videogen_mcp.config import Settings
 from videogen_mcp.errors import ConfigError
 
@@ -18,10 +20,24 @@ def serve_http(settings: Settings, host: str, port: int) -> None:
     if not settings.http_token and not _is_loopback(host):
         raise ConfigError(f"refusing to serve on {host} without VIDEOGEN_HTTP_TOKEN; set it or use 127.0.0.1")
     server = build_server(settings, transport="streamable-http")
-    app: Any = server.streamable_http_app(host=host)
+    security = transport_security(host, settings.http_allowed_hosts)
+    app: Any = server.streamable_http_app(host=host, transport_security=security)
     if settings.http_token:
         app = BearerGuard(app, settings.http_token)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def transport_security(host: str, extra_hosts: tuple[str, ...] = ()) -> TransportSecuritySettings:
+    """DNS-rebinding protection, always on: only requests whose Host (and Origin, when sent) names this
+    machine's loopback, the bound address, or VIDEOGEN_HTTP_ALLOWED_HOSTS reach the server."""
+    names = ["127.0.0.1", "localhost", "[::1]"]
+    if host not in ("0.0.0.0", "::", ""):
+        names.append(f"[{host}]" if ":" in host else host)
+    names += extra_hosts
+    hosts = [form for name in dict.fromkeys(names) for form in (name, f"{name}:*")]
+    origins = [f"{scheme}://{form}" for form in hosts for scheme in ("http", "https")]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+                                     allowed_origins=origins)
 
 
 def _is_loopback(host: str) -> bool:

@@ -26,10 +26,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def http_server(env: dict):
+def http_server(env: dict, host: str = "127.0.0.1"):
     port = free_port()
     proc = subprocess.Popen(
-        [SERVER_COMMAND, "serve", "--transport", "streamable-http", "--port", str(port)],
+        [SERVER_COMMAND, "serve", "--transport", "streamable-http", "--host", host, "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
@@ -86,6 +86,41 @@ async def test_http_token_is_required_when_set(fake, tmp_path):
             tools = await client.list_tools()
     assert denied.status_code == 401 and "s3cret" not in denied.text
     assert {t.name for t in tools.tools} >= {"generate_video", "get_task"}
+
+
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}}}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
+
+
+async def post_initialize(url: str, **headers: str) -> httpx2.Response:
+    async with httpx2.AsyncClient() as plain:
+        return await plain.post(url, json=INITIALIZE, headers={**MCP_HEADERS, **headers})
+
+
+async def test_dns_rebinding_is_refused_on_loopback(fake, tmp_path):
+    with http_server(server_env(fake, tmp_path / "data")) as url:
+        port = url.split(":")[2].split("/")[0]
+        foreign_host = await post_initialize(url, Host=f"evil.example:{port}")
+        foreign_origin = await post_initialize(url, Origin="http://evil.example")
+        own = await post_initialize(url, Origin=f"http://localhost:{port}")
+    assert foreign_host.status_code == 421
+    assert foreign_origin.status_code == 403
+    assert own.status_code == 200
+
+
+async def test_a_public_bind_needs_the_token_and_a_named_host(fake, tmp_path):
+    env = server_env(fake, tmp_path / "data", VIDEOGEN_HTTP_TOKEN="s3cret-token",
+                     VIDEOGEN_HTTP_ALLOWED_HOSTS="videogen.internal")
+    with http_server(env, host="0.0.0.0") as url:
+        port = url.split(":")[2].split("/")[0]
+        token = {"Authorization": "Bearer s3cret-token"}
+        no_token = await post_initialize(url, Host=f"videogen.internal:{port}")
+        foreign = await post_initialize(url, Host=f"evil.example:{port}", **token)
+        named = await post_initialize(url, Host=f"videogen.internal:{port}", **token)
+    assert no_token.status_code == 401
+    assert foreign.status_code == 421
+    assert named.status_code == 200
 
 
 def test_non_loopback_host_without_token_refuses_to_start(tmp_path):

@@ -93,6 +93,7 @@ def test_default_provider_variable_wins(value):
         ("VIDEOGEN_DEFAULT_PROVIDER", "openai", "must be one of wavespeed, gptproto, aimlapi, myrouter, local"),
         ("VIDEOGEN_POLL_BUDGET", "fast", "must be a number of requests per second, got 'fast'"),
         ("VIDEOGEN_POLL_BUDGET", "-2", "must be between 0 (no limit) and 10000 requests per second"),
+        ("VIDEOGEN_HTTP_ALLOWED_HOSTS", "https://x.example/", "must be host names separated by commas"),
         ("VIDEOGEN_DOWNLOAD", "maybe", "must be 1 or 0, got 'maybe'"),
         ("VIDEOGEN_ALLOW_LOCAL_FILES", "sometimes", "must be 1 or 0"),
         ("WAVESPEED_BASE_URL", "api.wavespeed.ai", "must start with http:// or https://"),
@@ -112,6 +113,11 @@ def test_bad_value_is_a_config_error_naming_the_variable(name, value, words):
 def test_poll_intervals_are_read_as_seconds(value, expected):
     settings = load_settings({"VIDEOGEN_POLL_INTERVAL": value, "VIDEOGEN_POLL_MAX_INTERVAL": value})
     assert settings.poll_interval == settings.poll_max_interval == expected
+
+
+def test_allowed_hosts_are_a_comma_list():
+    settings = load_settings({"VIDEOGEN_HTTP_ALLOWED_HOSTS": " Videogen.Internal, 10.0.0.5 ,,"})
+    assert settings.http_allowed_hosts == ("videogen.internal", "10.0.0.5")
 
 
 @pytest.mark.parametrize(("value", "expected"), [("", None), ("0", 0.0), ("2.5", 2.5)])
