@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from videogen_mcp.config import Settings
 from videogen_mcp.models import Task
@@ -13,7 +14,7 @@ BAR_WIDTH = 30
 
 
 async def generate(settings: Settings, args: argparse.Namespace) -> int:
-    request = GenerateRequest(args.image, args.prompt, args.provider, args.model, args.duration,
+    request = GenerateRequest(_absolute(args.image), args.prompt, args.provider, args.model, args.duration,
                               args.negative_prompt, args.guidance_scale)
     async with open_service(settings) as service:
         task = await service.generate(request)
@@ -27,6 +28,14 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         print(f"note: {task.error}", file=sys.stderr)
     print(task.video_path or task.video_url)
     return 0
+
+
+def _absolute(image: str) -> str:
+    """A relative path typed in a terminal means the current directory (the server takes absolute paths only)."""
+    ref = image.strip()
+    if not ref or ref.startswith("~") or ref[:8].lower().startswith(("http://", "https://", "data:", "file:")):
+        return image
+    return str(Path.cwd() / ref)
 
 
 async def _draw_bar(progress: float, message: str) -> None:

@@ -19,11 +19,12 @@ __all__ = ["ADAPTERS", "Adapter", "PollResult", "SubmitRequest", "build_adapters
 
 
 def build_adapters(settings: Settings, client: httpx2.AsyncClient) -> dict[str, Adapter]:
-    """One adapter per configured provider, and the offline `local` one."""
+    """One adapter per configured provider, the offline `local` one included when PyAV is installed."""
     adapters: dict[str, Adapter] = {
         name: cls(settings.api_keys[name], settings.base_urls.get(name), client)
         for name, cls in ADAPTERS.items()
         if settings.configured(name)
     }
-    adapters["local"] = Local(settings.data_dir / "local", client)
+    if settings.configured("local"):
+        adapters["local"] = Local(settings.data_dir / "local", client)
     return adapters

@@ -25,6 +25,15 @@ from videogen_mcp.render import render
 
 log = logging.getLogger(__name__)
 
+#: What list_providers says of `local`: what it is, honestly, and how to get it when PyAV is missing.
+DESCRIPTION = (
+    "offline preview, not an AI model: animates the still image with a camera move taken from the prompt "
+    "(zoom in/out, pan left/right, tilt up/down, orbit; slow push-in otherwise) into a real H.264 MP4; "
+    "no account, no cost"
+)
+INSTALL = "pip install 'videogen-mcp[local]'"
+SETUP = f"not installed: {INSTALL} adds PyAV for the offline preview (animates the still image; not an AI model)"
+
 #: Renders at once; each uses the encoder's own threads.
 SLOTS = 2
 #: Staged files older than this are removed when the server starts.
