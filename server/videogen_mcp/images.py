@@ -7,6 +7,7 @@ import binascii
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from videogen_mcp.errors import InvalidInput
@@ -58,7 +59,7 @@ def load_image(ref: str, *, allow_local: bool = True) -> ImageInput:
             "data:image/...;base64 URI (the operator can allow paths with VIDEOGEN_ALLOW_LOCAL_FILES=1)"
         )
     path = _local_path(ref)
-    return check_image_bytes(_read_file(path), str(path))
+    return check_image_bytes(_read_file(path), _shown(path))
 
 
 def check_image_bytes(data: bytes, label: str) -> ImageInput:
@@ -80,15 +81,31 @@ def check_image_bytes(data: bytes, label: str) -> ImageInput:
 
 
 def _inspect(data: bytes, label: str) -> tuple[str, int, int]:
-    from PIL import Image, UnidentifiedImageError  # lazy: keeps server start-up light
+    from PIL import Image  # lazy: keeps server start-up light
 
     try:
         with Image.open(io.BytesIO(data)) as img:
-            return str(img.format), img.width, img.height
+            fmt, width, height = str(img.format), img.width, img.height
+            if fmt in MIME_BY_FORMAT:
+                _check_complete(img, fmt)
+            return fmt, width, height
     except Image.DecompressionBombError:
         raise InvalidInput(f"image {label} claims too many pixels to be a real photo; pass a smaller image") from None
-    except (UnidentifiedImageError, OSError, ValueError):
+    except Exception:  # unidentified, truncated, corrupt, or a decoder tripping over crafted bytes
         raise InvalidInput(f"image {label} is not a readable image; pass a JPEG or PNG file") from None
+
+
+def _check_complete(img: Any, fmt: str) -> None:
+    """Raise if the file is cut short: the header alone (what Image.open reads) says nothing about the rest.
+
+    A PNG's chunks are read and their checksums checked without decompressing; a JPEG is decoded at 1/8
+    scale, which reads its whole compressed stream at a fraction of the cost of a full decode.
+    """
+    if fmt == "PNG":
+        img.verify()
+        return
+    img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
+    img.load()
 
 
 def _decode_data_uri(ref: str) -> bytes:
@@ -107,19 +124,36 @@ def _local_path(ref: str) -> Path:
         ref = unquote(parsed.path)
     elif "://" in ref[:12]:
         raise InvalidInput(f"image must be an https:// URL, a data URI or a local file path, got {ref[:40]!r}")
-    path = Path(ref).expanduser()
+    try:
+        path = Path(ref).expanduser()
+    except RuntimeError:  # ~someone whose home directory this machine does not know
+        raise InvalidInput(f"image path {_shown(ref)!r} names an unknown user's home; pass an absolute path") from None
     if not path.is_absolute():
         raise InvalidInput(f"image path {ref!r} is relative; pass an absolute path or one starting with ~/")
     return path
 
 
 def _read_file(path: Path) -> bytes:
+    """Stat first, then read at most MAX_BYTES + 1: a huge (or growing, or size-less /proc) file is never read whole."""
     try:
         if not path.is_file():
-            raise InvalidInput(f"image file {path} does not exist (or is not a file)")
+            raise InvalidInput(f"image file {_shown(path)} does not exist (or is not a file)")
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise InvalidInput(f"image {path} is {size / 1e6:.1f} MB; the limit is 10 MB")
-        return path.read_bytes()
+            raise InvalidInput(f"image {_shown(path)} is {size / 1e6:.1f} MB; the limit is 10 MB")
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise InvalidInput(f"image {_shown(path)} is larger than 10 MB; the limit is 10 MB")
+        return data
     except PermissionError:
-        raise InvalidInput(f"image file {path} cannot be read: permission denied") from None
+        raise InvalidInput(f"image file {_shown(path)} cannot be read: permission denied") from None
+    except OSError as exc:  # a name too long for the file system, an I/O error, ...
+        reason = exc.strerror or type(exc).__name__
+        raise InvalidInput(f"image file {_shown(path)} cannot be read ({reason})") from None
+
+
+def _shown(path: Path | str) -> str:
+    """A path as an error sentence shows it: control characters escaped, at most 200 characters."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
+    return text if len(text) <= 200 else f"{text[:100]}...{text[-97:]}"
