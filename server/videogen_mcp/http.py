@@ -39,6 +39,8 @@ RETRYABLE_READS = {429, 500, 502, 503, 504}
 MAYBE_PROCESSED = {500, 502, 504}
 
 ErrorText = Callable[[Any], str | None]
+#: A message ending in this many or more first characters of the key was cut inside it.
+MIN_PARTIAL_SECRET = 4
 
 
 def outcome_unknown(provider: str, what: str) -> SubmitOutcomeUnknown:
@@ -132,9 +134,17 @@ class ProviderHttp:
         return error_for_status(self._provider, response.status_code, message, retry_after=retry_after)
 
     def redact(self, text: str | None) -> str | None:
-        """A provider may echo the key in its message; it must never reach an error or a log."""
-        if text and self._secret and self._secret in text:
-            return text.replace(self._secret, "[redacted]")
+        """A provider may echo the key in its message; it must never reach an error or a log.
+
+        Provider messages are cut at 300 characters before they get here, so a cut may have left the
+        first part of the key at the very end: that goes too.
+        """
+        if not text or not self._secret:
+            return text
+        text = text.replace(self._secret, "[redacted]")
+        for length in range(min(len(self._secret), len(text)) - 1, MIN_PARTIAL_SECRET - 1, -1):
+            if text.endswith(self._secret[:length]):
+                return text[:-length] + "[redacted]"
         return text
 
     def _transport_error(self, exc: httpx2.TransportError, idempotent: bool) -> ProviderError:

@@ -79,9 +79,8 @@ class Adapter:
 
     async def poll(self, provider_task_id: str) -> PollResult:
         result = self.parse_poll(await self.http.send(self.poll_request(provider_task_id), idempotent=True))
-        if result.error:
-            result = replace(result, error=self.http.redact(result.error))
-        return result
+        # whatever of the provider's words reaches a task: its reason, and a status quoted because it is unknown
+        return replace(result, error=self.http.redact(result.error), raw_status=self.http.redact(result.raw_status))
 
     # Translation, one provider each.
     def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
