@@ -84,6 +84,7 @@ class AimlApiProvider(FakeProvider):
         job = self.jobs.get(job_id)
         if job is None:
             return self.error(404, f"Generation {job_id} not found", req.path)
+        self.count_poll(job)
         reply = {"id": job.id, "status": self.status_of(job)}
         phase = job.phase()
         if phase == "completed":

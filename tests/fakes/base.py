@@ -9,6 +9,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -69,6 +70,15 @@ class FakeJob:
     fail_reason: str | None = None
     started: float = field(default_factory=time.monotonic)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: Wall clock (time.time()) at submit, taken with `started`: the job's timeline on the machine clock.
+    submitted_at: float = field(default_factory=time.time)
+    polls: int = 0  # status requests answered for this job
+    first_finished_poll_at: float | None = None  # wall time the first poll answered completed/failed
+
+    @property
+    def ready_at(self) -> float:
+        """Wall time (time.time()) at which the job's status turned completed or failed."""
+        return self.submitted_at + self.seconds
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -170,6 +180,8 @@ class FakeProvider:
         self.poll_errors: list[FakeError] = []
         self.malformed_next_poll = False
         self.submit_delay = 0.0  # seconds a submit takes to answer (after the job exists)
+        #: Per-job length: called with (provider model id, request body) at submit; None uses job_seconds.
+        self.job_seconds_for: Callable[[str, Any], float] | None = None
         self.variant: dict = {}
         self.requests: list[Recorded] = []
         self.jobs: dict[str, FakeJob] = {}
@@ -269,9 +281,17 @@ class FakeProvider:
     def new_job(self, job_id: str, model: str, body: Any) -> FakeJob:
         with self.lock:
             reason, self.fail_next = self.fail_next, None
-            job = FakeJob(job_id, model, body, self.job_seconds, reason)
+            seconds = self.job_seconds_for(model, body) if self.job_seconds_for else self.job_seconds
+            job = FakeJob(job_id, model, body, seconds, reason)
             self.jobs[job_id] = job
         return job
+
+    def count_poll(self, job: FakeJob) -> None:
+        """Note one status request for the job, and when a poll first saw it finished."""
+        with self.lock:
+            job.polls += 1
+            if job.first_finished_poll_at is None and job.phase() in ("completed", "failed"):
+                job.first_finished_poll_at = time.time()
 
     def status_of(self, job: FakeJob) -> str:
         override = self.unknown_status

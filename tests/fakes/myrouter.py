@@ -86,6 +86,7 @@ class MyRouterProvider(FakeProvider):
         job = self.jobs.get(task_id)
         if job is None:
             return json_reply(404, self.error_body(404, "task not found", reason="TASK_NOT_FOUND"))
+        self.count_poll(job)
         return json_reply(200, self.result(job))
 
     def result(self, job: FakeJob) -> dict:

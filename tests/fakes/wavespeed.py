@@ -94,6 +94,7 @@ class WaveSpeedProvider(FakeProvider):
         job = self.jobs.get(found["id"])
         if job is None:
             return self.error(404, f"Prediction not found: {found['id']}", req.path)
+        self.count_poll(job)
         return json_reply(200, self.envelope(self.data(job, self.status_of(job), poll=True)))
 
     def upload(self, req: Recorded, found: re.Match) -> Reply:

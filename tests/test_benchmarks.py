@@ -1,0 +1,36 @@
+"""The benchmark command runs and prints every row of its table with a figure (no timing is asserted)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = (
+    "start-up: spawn -> handshake answered",
+    "get_task latency p50",
+    "get_task latency p95",
+    "completion detection median",
+    "completion detection p95",
+    "provider status polls per task",
+    "RSS with 100 tasks in flight",
+    "CPU with 100 tasks in flight",
+    "10 MB image -> provider payload",
+)
+
+
+def test_quick_benchmark_prints_the_machine_and_every_row_with_a_figure():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert re.search(r"^machine: \d+ cores, .+; Python 3\.", done.stdout, re.MULTILINE), done.stdout
+    rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if line.startswith("| ")]
+    for label in ROWS:
+        row = next((cells for cells in rows if cells[0].strip().startswith(label)), None)
+        assert row is not None, f"no row {label!r} in:\n{done.stdout}"
+        assert re.search(r"\d", row[1]), row
+    assert "ms (bare MCPServer)" in done.stdout and "fixed 2-s poller (computed)" in done.stdout
