@@ -133,6 +133,7 @@ def test_poll_gap_with_test_intervals_is_short():
          "processing · about 5 min left"),
         ({"status": "processing", "provider_task_id": "p", "eta_seconds": 300}, 30, "processing · about 30 s left"),
         ({"status": "processing", "provider_task_id": "p"}, None, "processing · taking longer than usual"),
+        ({"status": "queued", "provider_task_id": "p"}, None, "queued at wavespeed"),
         ({"status": "processing", "provider_task_id": "p", "video_url": "https://x/v.mp4"}, None,
          "downloading the video"),
         ({"status": "completed", "provider_task_id": "p", "progress": 100}, None, "completed"),

@@ -40,6 +40,8 @@ def describe(task: Task, progress_eta: int | None = None) -> str:
     if task.finished:
         return task.status
     eta = progress_eta if progress_eta is not None else task.eta_seconds
+    if eta is None and task.status == "queued":
+        return f"queued at {task.provider}"  # not started: "taking longer than usual" would be wrong
     return f"{task.status} · {_left(eta)}"
 
 
