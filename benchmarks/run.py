@@ -161,7 +161,8 @@ class Bench:
         self.use_planned_lengths(jobs)
         async with self.videogen("detection") as (client, _):
             started = time.time()
-            outcomes = await follow_all(client, jobs, self.image)
+            outcomes, failures = await follow_all(client, jobs, self.image)
+            self.notes += [f"detection job lost: {failure}" for failure in failures]
             self.notes.append(f"detection jobs: {len(jobs)} over {', '.join(PROVIDERS)}, lengths "
                               f"{min(jobs.values()):.0f}-{max(jobs.values()):.0f} s (median "
                               f"{statistics.median(jobs.values()):.0f} s), all started at once; "
@@ -249,12 +250,17 @@ class Bench:
             started = time.perf_counter()
             limiter = anyio.CapacityLimiter(50)
 
+            refused: list[str] = []
+
             async def submit(i: int) -> None:
                 async with limiter:
-                    await call(client, "generate_video", {
-                        "image": str(self.image), "prompt": f"in flight {i}: waves roll in",
-                        "provider": PROVIDERS[i % len(PROVIDERS)], "wait_seconds": 0,
-                    })
+                    try:
+                        await call(client, "generate_video", {
+                            "image": str(self.image), "prompt": f"in flight {i}: waves roll in",
+                            "provider": PROVIDERS[i % len(PROVIDERS)], "wait_seconds": 0,
+                        })
+                    except RuntimeError as exc:
+                        refused.append(str(exc))
 
             async with anyio.create_task_group() as group:
                 for i in range(count):
@@ -279,6 +285,8 @@ class Bench:
         self.notes.append(f"in flight: {count} generate_video(wait_seconds=0) took {submitted:.1f} s "
                           f"(50 at a time); {running} provider jobs running; the server polled "
                           f"{polls / wall:.1f} times/s during the window, after {self.plan.settle:.0f} s to settle")
+        if refused:
+            self.notes.append(f"in flight: {len(refused)} of {count} generate_video calls failed; first: {refused[0]}")
 
     def total_polls(self) -> int:
         return sum(len(self.fake.provider(name).polls()) for name in PROVIDERS)
@@ -312,29 +320,36 @@ async def timed(client: Client, tool: str, arguments: dict[str, Any]) -> float:
     return time.perf_counter() - started
 
 
-async def follow_all(client: Client, jobs: dict[str, float], image: Path) -> dict[str, tuple[dict, float]]:
+async def follow_all(
+    client: Client, jobs: dict[str, float], image: Path
+) -> tuple[dict[str, tuple[dict, float]], list[str]]:
     """Start every job with generate_video(wait_seconds=0), follow each with get_task(wait_seconds=45).
 
-    Returns prompt -> (the finished task, the wall time the client held it).
+    Returns prompt -> (the finished task, the wall time the client held it), and the calls that failed.
     """
     outcomes: dict[str, tuple[dict, float]] = {}
+    failures: list[str] = []
     limiter = anyio.CapacityLimiter(20)
 
     async def one(prompt: str) -> None:
         provider, model, duration, _ = prompt.split("|")
-        async with limiter:
-            task = await call(client, "generate_video", {
-                "image": str(image), "prompt": prompt, "provider": provider, "model": model,
-                "duration": int(duration), "wait_seconds": 0,
-            })
-        while task["status"] not in FINISHED:
-            task = await call(client, "get_task", {"task_id": task["task_id"], "wait_seconds": 45})
+        try:
+            async with limiter:
+                task = await call(client, "generate_video", {
+                    "image": str(image), "prompt": prompt, "provider": provider, "model": model,
+                    "duration": int(duration), "wait_seconds": 0,
+                })
+            while task["status"] not in FINISHED:
+                task = await call(client, "get_task", {"task_id": task["task_id"], "wait_seconds": 45})
+        except RuntimeError as exc:
+            failures.append(f"{provider}: {exc}")
+            return
         outcomes[prompt] = (task, time.time())
 
     async with anyio.create_task_group() as group:
         for prompt in jobs:
             group.start_soon(one, prompt)
-    return {prompt: outcomes[prompt] for prompt in jobs}
+    return {prompt: outcomes[prompt] for prompt in jobs if prompt in outcomes}, failures
 
 
 # --- helpers ------------------------------------------------------------------------------------

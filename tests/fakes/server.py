@@ -28,6 +28,7 @@ def parse_json(raw: bytes):
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # a burst of submits must not overflow socketserver's default backlog of 5
 
     def handle_error(self, request, client_address) -> None:
         pass  # client resets are part of the tests; never print
