@@ -411,6 +411,7 @@ def test_a_5_gb_file_is_refused_by_size_without_being_read(served):
     calls = served.provider_calls()
     result = served.call("generate_video", {"image": str(huge), "prompt": "a cat waves", "wait_seconds": 0})
     grown_mb = (status_kb(served.pid, "VmHWM") - before) / 1024
+    print(f"\nrefusing a 5 GB file grew the server's peak memory (VmHWM) by {grown_mb:.1f} MB")
     assert result.is_error
     assert "5368.7 MB; the limit is 10 MB" in text_of(result), text_of(result)
     assert grown_mb < 200, f"the server's peak memory grew by {grown_mb:.0f} MB"
