@@ -56,7 +56,8 @@ def test_providers_and_tasks_tables(fake, tmp_path, png):
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("VIDEOGEN_POLL_INTERVAL", "soon"), ("VIDEOGEN_DEFAULT_PROVIDER", "sora"), ("VIDEOGEN_DOWNLOAD", "maybe")],
+    [("VIDEOGEN_POLL_INTERVAL", "soon"), ("VIDEOGEN_DEFAULT_PROVIDER", "sora"), ("VIDEOGEN_DOWNLOAD", "maybe"),
+     ("VIDEOGEN_LOG_LEVEL", "chatty"), ("VIDEOGEN_POLL_BUDGET", "lots")],
 )
 def test_bad_configuration_stops_start_up_with_one_line_naming_the_variable(tmp_path, variable, value):
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), variable: value}

@@ -201,7 +201,7 @@ def expected(args: dict, image_verdict: str) -> str:
     if not isinstance(prompt, str) or not 1 <= len(prompt) <= 2500:
         verdicts.append(INVALID)
     elif not prompt.strip():
-        verdicts.append(EITHER)  # DESIGN says 1 to 2500 characters; blank is not (yet) refused
+        verdicts.append(INVALID)  # a blank prompt would be a paid job with no instruction
     provider = args.get("provider")
     name: str | None = "wavespeed" if provider in (None, "") else None
     if isinstance(provider, str) and provider:

@@ -20,7 +20,14 @@ from tests.unit.test_poller import (
     video_downloader,
 )
 from videogen_mcp.config import Settings
-from videogen_mcp.errors import KeyRejected, OutOfCredit, ProviderError, SubmitOutcomeUnknown, TaskNotFound
+from videogen_mcp.errors import (
+    InvalidInput,
+    KeyRejected,
+    OutOfCredit,
+    ProviderError,
+    SubmitOutcomeUnknown,
+    TaskNotFound,
+)
 from videogen_mcp.models import Task
 from videogen_mcp.providers.base import PollResult
 from videogen_mcp.tasks import service as service_module
@@ -65,6 +72,14 @@ async def test_generate_returns_the_accepted_task_with_the_providers_id(tmp_path
     [sent] = r.adapter.submits
     assert (sent.offering.provider_model_id, sent.prompt, sent.duration) == (
         "kwaivgi/kling-v2.1-i2v-master", "a cat walks", 10)
+
+
+@pytest.mark.parametrize("prompt", ["   ", "\n\t", "\u3000\u00a0"])
+async def test_a_blank_prompt_is_refused_before_anything_is_stored_or_sent(tmp_path, prompt):
+    async with rig(tmp_path) as r:
+        with pytest.raises(InvalidInput, match="prompt is blank"):
+            await r.service.generate(request(prompt=prompt))
+        assert r.store.list() == [] and r.adapter.submits == []
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -15,11 +16,17 @@ from videogen_mcp.errors import VideogenError
 from videogen_mcp.tasks.store import TaskStore
 
 log = logging.getLogger("videogen_mcp")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = os.environ.get("VIDEOGEN_LOG_LEVEL", "INFO").strip().upper()
+    if level not in LOG_LEVELS:
+        choices = ", ".join(LOG_LEVELS)
+        print(f"videogen-mcp: VIDEOGEN_LOG_LEVEL must be one of {choices}, got {level!r}", file=sys.stderr)
+        sys.exit(2)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per poll is noise
     try:
         settings = load_settings()

@@ -93,6 +93,8 @@ class TaskService:
         If the provider has not answered within `submit_wait` seconds, the task is returned as it
         stands (queued, no provider id yet) and the submission goes on in the background.
         """
+        if not req.prompt.strip():
+            raise InvalidInput("prompt is blank: describe what should happen in the video")
         adapter = self._adapter(req.provider)
         offering = catalog.resolve(adapter.name, req.model)
         if req.duration not in offering.model.durations:
