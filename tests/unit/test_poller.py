@@ -526,17 +526,17 @@ async def test_a_repeated_adapter_exception_fails_the_task_without_leaking_its_m
 
 
 async def test_a_bug_in_the_poller_itself_is_retried_and_other_tasks_go_on(tmp_path, monkeypatch, caplog):
-    real = poller_module.typical_seconds
+    real = Poller.typical
     calls = 0
 
-    def buggy_once(*args: object) -> float:
+    def buggy_once(self: Poller, task: Task) -> float:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise RuntimeError("a bug outside the adapter")
-        return real(*args)
+        return real(self, task)
 
-    monkeypatch.setattr(poller_module, "typical_seconds", buggy_once)
+    monkeypatch.setattr(Poller, "typical", buggy_once)
     caplog.set_level(logging.ERROR, logger=poller_module.__name__)
     async with rig(tmp_path, FakeAdapter([completed(), completed()])) as r:
         put(r.store, "t1", status="processing", provider_task_id="job-a")
@@ -615,3 +615,10 @@ async def test_a_clean_shutdown_hands_its_leases_back(tmp_path):
         assert not a.store.claim("t1", "someone else", 60)
         a.poller.release()
         assert a.store.claim("t1", "someone else", 60)
+
+
+async def test_the_time_a_task_took_is_recorded_for_learning_typical_times(tmp_path):
+    async with rig(tmp_path, FakeAdapter([processing(), completed()])) as r:
+        done = await follow(r)
+        [seconds] = r.store.recent_ready_seconds(done.provider, done.model, done.duration, 5)
+    assert 0 <= seconds < 5

@@ -25,6 +25,7 @@ from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.redownload import failed_note
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import PollSchedule, elapsed_seconds, estimated_eta, estimated_progress, now_iso
+from videogen_mcp.tasks.typical import TypicalTimes
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class Poller:
         self._schedules = schedules
         self._group = task_group
         self._following: set[str] = set()
+        self._typical_times = TypicalTimes(store)
         self._held: dict[str, anyio.CancelScope] = {}
         self._lost: set[str] = set()
         self._renewing = False
@@ -249,16 +251,18 @@ class Poller:
         state.errors, state.retry_after = 0, None
         return await self._apply(task, result, state)
 
-    def _typical(self, task: Task) -> float:
-        return typical_seconds(task.provider, task.model, task.duration)
+    def typical(self, task: Task) -> float:
+        """How long this provider usually takes for this model and length (learned, else the catalog's)."""
+        return self._typical_times.get(task.provider, task.model, task.duration)
 
     def _gap(self, task: Task, state: _PollState) -> float:
         schedule = self._schedules[task.provider]
         eta = task.eta_seconds if self._adapters[task.provider].reports_progress else None  # else our own estimate
-        return schedule.gap(elapsed_seconds(task), self._typical(task), eta, state.retry_after, random.random())
+        return schedule.gap(elapsed_seconds(task), self.typical(task), eta, state.retry_after, random.random())
 
     def _give_up_after(self, task: Task) -> float:
-        return max(GIVE_UP_FACTOR * self._typical(task), GIVE_UP_FLOOR)
+        catalog_time = typical_seconds(task.provider, task.model, task.duration)  # never give up sooner for learning
+        return max(GIVE_UP_FACTOR * max(self.typical(task), catalog_time), GIVE_UP_FLOOR)
 
     async def _give_up(self, task: Task) -> None:
         hours = elapsed_seconds(task) / 3600
@@ -293,12 +297,13 @@ class Poller:
     def _progress(self, task: Task, result: PollResult) -> dict[str, int | None]:
         if result.progress is not None:
             return {"progress": max(0, min(result.progress, 99)), "eta_seconds": result.eta_seconds}
-        typical, elapsed = self._typical(task), elapsed_seconds(task)
+        typical, elapsed = self.typical(task), elapsed_seconds(task)
         progress = estimated_progress(elapsed, typical, queued=result.status == "queued")
         return {"progress": max(task.progress, int(progress)), "eta_seconds": estimated_eta(elapsed, typical)}
 
     async def _complete(self, task: Task, video_url: str) -> Task:
         done = {"status": "completed", "progress": 100, "video_url": video_url, "eta_seconds": None}
+        self._typical_times.observed(task.provider, task.model, task.duration, task.task_id, elapsed_seconds(task))
         if self._downloader is None:
             return await self._save(task, **done)
         task = await self._save(task, status="processing", video_url=video_url, progress=99, eta_seconds=None)

@@ -173,7 +173,7 @@ class TaskService:
             return float(task.progress), describe(task)
         if adapter.reports_progress:
             return float(task.progress), describe(task)
-        typical = catalog.typical_seconds(task.provider, task.model, task.duration)
+        typical = self._poller.typical(task)
         elapsed = elapsed_seconds(task)
         estimate = estimated_progress(elapsed, typical, queued=task.status == "queued")
         value = round(max(float(task.progress), estimate), 1)

@@ -31,15 +31,16 @@ CREATE TABLE IF NOT EXISTS tasks (
     updated_at TEXT NOT NULL,
     request TEXT NOT NULL DEFAULT '{}',
     owner TEXT,
-    lease_until REAL NOT NULL DEFAULT 0
+    lease_until REAL NOT NULL DEFAULT 0,
+    ready_seconds REAL
 );
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
 """
 COLUMNS = [name for name in Task.model_fields if name != "resource_uri"]
 #: Columns added after the first release, with their definitions, for databases created before them.
+LATER_COLUMNS = {"owner": "TEXT", "lease_until": "REAL NOT NULL DEFAULT 0", "ready_seconds": "REAL"}
 #: Task ids per statement when renewing leases (SQLite limits the number of parameters).
 RENEW_CHUNK = 500
-LATER_COLUMNS = {"owner": "TEXT", "lease_until": "REAL NOT NULL DEFAULT 0"}
 
 
 class TaskStore:
@@ -128,6 +129,16 @@ class TaskStore:
         where, args = ("WHERE status = ?", [status]) if status else ("", [])
         rows = self._query(f"SELECT * FROM tasks {where} ORDER BY seq DESC LIMIT ?", [*args, limit])
         return [_task(r) for r in rows]
+
+    def record_ready(self, task_id: str, seconds: float) -> None:
+        """How long the provider took from our submit until we saw the video ready (to learn typical times)."""
+        self._execute("UPDATE tasks SET ready_seconds = ? WHERE task_id = ?", [seconds, task_id])
+
+    def recent_ready_seconds(self, provider: str, model: str, duration: int, limit: int) -> list[float]:
+        """The generation times of the newest `limit` tasks of this provider, model and length that finished."""
+        sql = ("SELECT ready_seconds FROM tasks WHERE provider = ? AND model = ? AND duration = ? "
+               "AND ready_seconds IS NOT NULL ORDER BY seq DESC LIMIT ?")
+        return [row[0] for row in self._query(sql, [provider, model, duration, limit])]
 
     def failed_downloads(self, note_prefix: str) -> list[Task]:
         """Completed tasks with a video URL but no file, whose error starts with `note_prefix`."""

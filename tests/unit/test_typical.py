@@ -1,0 +1,51 @@
+"""Typical generation times are learned from finished tasks once there are a few, else the catalog's."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.conftest import task
+from videogen_mcp.catalog import typical_seconds
+from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.typical import MIN_SAMPLES, TypicalTimes
+
+KEY = ("wavespeed", "kling-v2.1-i2v-pro", 5)
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = TaskStore(tmp_path / "tasks.db")
+    yield opened
+    opened.close()
+
+
+def finish(store: TaskStore, times: TypicalTimes, seconds: list[float], key=KEY, prefix: str = "t") -> None:
+    for n, value in enumerate(seconds):
+        task_id = f"{prefix}{n}"
+        store.insert(task(task_id, provider=key[0], model=key[1], duration=key[2]), {})
+        times.observed(*key, task_id, value)
+
+
+def test_the_catalog_time_holds_until_enough_tasks_finished(store):
+    times = TypicalTimes(store)
+    finish(store, times, [100.0] * (MIN_SAMPLES - 1))
+    assert times.get(*KEY) == typical_seconds(*KEY)
+
+
+def test_the_median_of_recent_tasks_replaces_it(store):
+    times = TypicalTimes(store)
+    finish(store, times, [100.0, 130.0, 400.0, 120.0])
+    assert times.get(*KEY) == 125.0
+
+
+def test_each_provider_model_and_length_learns_on_its_own(store):
+    times = TypicalTimes(store)
+    finish(store, times, [60.0, 60.0, 60.0])
+    other = ("wavespeed", "kling-v2.1-i2v-pro", 10)
+    assert times.get(*other) == typical_seconds(*other)
+    assert times.get("aimlapi", *KEY[1:]) == typical_seconds("aimlapi", *KEY[1:])
+
+
+def test_a_restarted_server_remembers_what_it_learned(store, tmp_path):
+    finish(store, TypicalTimes(store), [90.0, 95.0, 100.0])
+    assert TypicalTimes(TaskStore(tmp_path / "tasks.db")).get(*KEY) == 95.0
