@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.conftest import task
+from tests.unit.test_poller import ago
 from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.tasks.store import TaskStore
-from videogen_mcp.tasks.typical import MIN_SAMPLES, TypicalTimes
+from videogen_mcp.tasks.typical import MIN_SAMPLES, TypicalTimes, median_time
 
 KEY = ("wavespeed", "kling-v2.1-i2v-pro", 5)
 
@@ -35,7 +36,7 @@ def test_the_catalog_time_holds_until_enough_tasks_finished(store):
 def test_the_median_of_recent_tasks_replaces_it(store):
     times = TypicalTimes(store)
     finish(store, times, [100.0, 130.0, 400.0, 120.0])
-    assert times.get(*KEY) == 125.0
+    assert times.get(*KEY) == 120.0  # the Kaplan-Meier median: the first time half are done
 
 
 def test_each_provider_model_and_length_learns_on_its_own(store):
@@ -49,3 +50,20 @@ def test_each_provider_model_and_length_learns_on_its_own(store):
 def test_a_restarted_server_remembers_what_it_learned(store, tmp_path):
     finish(store, TypicalTimes(store), [90.0, 95.0, 100.0])
     assert TypicalTimes(TaskStore(tmp_path / "tasks.db")).get(*KEY) == 95.0
+
+
+def test_tasks_still_running_keep_the_first_finishers_from_passing_for_typical(store):
+    times = TypicalTimes(store)
+    for n in range(10):  # a batch started together 150 s ago: three finished fast, seven still run
+        store.insert(task(f"run{n}", created_at=ago(150), status="processing"), {})
+    finish(store, times, [40.0, 45.0, 50.0])
+    assert times.get(*KEY) == typical_seconds(*KEY)  # most still run: no median yet
+
+
+@pytest.mark.parametrize(
+    ("finished", "running", "median"),
+    [([10, 20, 30], [], 20), ([10, 20, 30, 40], [], 20), ([10, 20], [100, 100, 100], None),
+     ([10, 20, 30], [25], 20), ([10, 30], [20, 25], 30), ([50, 60, 70], [5, 5, 5], 60)],
+)
+def test_kaplan_meier_median(finished, running, median):
+    assert median_time(finished, running) == median

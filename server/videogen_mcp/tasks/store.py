@@ -134,11 +134,12 @@ class TaskStore:
         """How long the provider took from our submit until we saw the video ready (to learn typical times)."""
         self._execute("UPDATE tasks SET ready_seconds = ? WHERE task_id = ?", [seconds, task_id])
 
-    def recent_ready_seconds(self, provider: str, model: str, duration: int, limit: int) -> list[float]:
-        """The generation times of the newest `limit` tasks of this provider, model and length that finished."""
-        sql = ("SELECT ready_seconds FROM tasks WHERE provider = ? AND model = ? AND duration = ? "
-               "AND ready_seconds IS NOT NULL ORDER BY seq DESC LIMIT ?")
-        return [row[0] for row in self._query(sql, [provider, model, duration, limit])]
+    def recent_durations(self, provider: str, model: str, duration: int, limit: int) -> list[tuple[float | None, str]]:
+        """For the newest `limit` tasks of this provider, model and length that finished or still run:
+        (seconds until seen ready or None, created_at)."""
+        sql = ("SELECT ready_seconds, created_at FROM tasks WHERE provider = ? AND model = ? AND duration = ? "
+               "AND (ready_seconds IS NOT NULL OR status IN ('queued', 'processing')) ORDER BY seq DESC LIMIT ?")
+        return [(row[0], row[1]) for row in self._query(sql, [provider, model, duration, limit])]
 
     def failed_downloads(self, note_prefix: str) -> list[Task]:
         """Completed tasks with a video URL but no file, whose error starts with `note_prefix`."""

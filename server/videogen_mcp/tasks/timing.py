@@ -13,9 +13,13 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def elapsed_seconds(task: Task, now: datetime | None = None, since: str | None = None) -> float:
     """Seconds since the task was created (or since the `since` timestamp)."""
-    start = datetime.fromisoformat((since or task.created_at).replace("Z", "+00:00"))
+    start = parse_time(since or task.created_at)
     return max(0.0, ((now or datetime.now(UTC)) - start).total_seconds())
 
 

@@ -2,15 +2,18 @@
 
 The catalog's times come from the providers' documentation; a provider that is faster or slower in
 practice would otherwise be polled in the wrong window. Once a few tasks of a provider, model and
-length have finished, the median of the newest ones is used instead.
+length have finished, the median time of the newest ones is used instead. Tasks still running count
+too (as "longer than this so far", a Kaplan-Meier estimate): otherwise, when many tasks start
+together, the first few to finish (the fastest) would pass for typical.
 """
 
 from __future__ import annotations
 
-import statistics
+from datetime import UTC, datetime
 
 from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.timing import parse_time
 
 #: Finished tasks needed before the learned time replaces the catalog's, and how many are looked at.
 MIN_SAMPLES, RECENT = 3, 20
@@ -35,7 +38,22 @@ class TypicalTimes:
         self._cache.pop((provider, model, duration), None)
 
     def _learn(self, key: Key) -> float:
-        recent = self._store.recent_ready_seconds(*key, RECENT)
-        if len(recent) < MIN_SAMPLES:
-            return typical_seconds(*key)
-        return statistics.median(recent)
+        now = datetime.now(UTC)
+        rows = self._store.recent_durations(*key, RECENT)
+        finished = [seconds for seconds, _ in rows if seconds is not None]
+        running = [(now - parse_time(created)).total_seconds() for seconds, created in rows if seconds is None]
+        median = median_time(finished, running) if len(finished) >= MIN_SAMPLES else None
+        return median if median is not None else typical_seconds(*key)
+
+
+def median_time(finished: list[float], running: list[float]) -> float | None:
+    """The Kaplan-Meier median: running tasks only say "longer than this". None while most still run."""
+    at_risk = len(finished) + len(running)
+    survival = 1.0
+    for time, done, in sorted([(t, True) for t in finished] + [(t, False) for t in running]):
+        if done:
+            survival *= 1 - 1 / at_risk
+            if survival <= 0.5:
+                return time
+        at_risk -= 1
+    return None
