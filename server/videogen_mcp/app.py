@@ -199,8 +199,8 @@ def _reporter(ctx: Context) -> Any:
 
 
 def task_result(task: Task) -> CallToolResult:
-    text = f"{guidance(task)}\n{json.dumps(task.model_dump(mode='json'), indent=1)}"
     structured = task.model_dump(mode="json")
+    text = f"{guidance(task)}\n{json.dumps(structured, ensure_ascii=False)}"
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 

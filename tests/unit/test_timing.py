@@ -10,6 +10,7 @@ import pytest
 
 from tests.unit.conftest import task
 from videogen_mcp.tasks.timing import (
+    APPROACH,
     DENSE_FROM_Z,
     JITTER,
     SPREAD,
@@ -95,7 +96,7 @@ def test_poll_gap_stays_between_min_and_max(elapsed):
 
 
 def test_the_providers_eta_wins_over_the_typical_duration():
-    assert SCHEDULE.gap(0, TYPICAL, 10) == 5.0  # half the time the provider says is left
+    assert SCHEDULE.gap(0, TYPICAL, 10) == pytest.approx(10 * APPROACH)  # a fraction of what the provider says is left
     assert SCHEDULE.gap(0, TYPICAL, 0) == 2.0
     assert SCHEDULE.gap(0, TYPICAL, 600) == 15.0
 

@@ -67,8 +67,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve_stdio(settings: Settings, _args: argparse.Namespace) -> None:
     from videogen_mcp.app import build_server
+    from videogen_mcp.stdio import run_stdio
 
-    build_server(settings, transport="stdio").run()
+    run_stdio(build_server(settings, transport="stdio"))
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:

@@ -19,7 +19,7 @@ from videogen_mcp.models import ModelInfo, ProviderInfo, Task, resource_uri
 from videogen_mcp.providers import Adapter, SubmitRequest, build_adapters, local
 from videogen_mcp.tasks.downloader import Downloader
 from videogen_mcp.tasks.events import TaskEvents
-from videogen_mcp.tasks.poller import DEFAULT_POLL_BUDGET, MIN_LEASE_TTL, Poller, Submission
+from videogen_mcp.tasks.poller import DEFAULT_POLL_BUDGET, LEASE_TTL, MIN_LEASE_TTL, Poller, Submission
 from videogen_mcp.tasks.redownload import Redownloader
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import (
@@ -31,7 +31,9 @@ from videogen_mcp.tasks.timing import (
     now_iso,
 )
 
-DEFAULT_MAX_GAP = 30.0
+#: The longest gap between two polls unless VIDEOGEN_POLL_MAX_INTERVAL says otherwise. Polls this sparse
+#: happen only while the video cannot be ready yet (a 1,000-task backlog then costs ~17 polls a second).
+DEFAULT_MAX_GAP = 60.0
 #: How often a waiting call with a progress token re-estimates progress between task changes.
 PROGRESS_TICK = 1.0
 
@@ -147,7 +149,11 @@ class TaskService:
     async def wait(self, task_id: str, seconds: float, report: ProgressReport | None = None) -> Task:
         """Wait up to `seconds` for the task to finish, reporting rising progress; never polls a provider."""
         task_id = task_id.strip()
-        self._poller.follow(task_id)  # a task another process made (and perhaps left) is followed here too
+        task = self.get(task_id)
+        if not task.finished:
+            self._poller.follow(task_id)  # a task another process made (and perhaps left) is followed here too
+        if report is None and (task.finished or seconds <= 0):
+            return task  # nothing to wait for or report: one read
         deadline = anyio.current_time() + seconds
         last = -1.0
         with self.events.watching(task_id) as next_change:
@@ -203,7 +209,7 @@ async def open_service(settings: Settings, *, follow: bool = True) -> AsyncItera
             events = TaskEvents()
             downloader = Downloader(client, settings.data_dir / "videos") if settings.download else None
             schedules = _schedules(settings, adapters)
-            lease_ttl = max(settings.poll_max_interval or DEFAULT_MAX_GAP, MIN_LEASE_TTL)
+            lease_ttl = max(settings.poll_max_interval or LEASE_TTL, MIN_LEASE_TTL)
             budget = DEFAULT_POLL_BUDGET if settings.poll_budget is None else settings.poll_budget
             poller = Poller(store, events, adapters, downloader, schedules, group, lease_ttl, budget)
             service = TaskService(settings, store, events, adapters, poller)

@@ -63,8 +63,9 @@ SPREAD = 0.3
 DENSE_FROM_Z = -0.3
 #: Past one SPREAD beyond the typical time, the dense gap grows by this factor per SPREAD (a slow job).
 LATE_GROWTH = 0.5
-#: Polls before the dense window close in by halves: the gap is half the time left to the window.
-APPROACH = 0.5
+#: Polls before the dense window close in on it: the gap is this fraction of the time left to the window
+#: (or, with a provider ETA, of the time it says is left).
+APPROACH = 0.3
 #: Gaps above the floor are shortened by up to this fraction at random, so tasks started together spread out.
 JITTER = 0.15
 
@@ -76,7 +77,7 @@ class PollSchedule:
     Without a provider ETA, generation times are taken as log-normal around the model's typical time:
     polls close in on a window that starts a little before the typical time, then come every `min_gap`
     (the floor, VIDEOGEN_POLL_INTERVAL), growing slowly for a job far slower than usual. With a provider
-    ETA, the gap is half the time the provider says is left. Minimising polls for a given median detection
+    ETA, the gap is APPROACH times what the provider says is left. Minimising polls for a given median detection
     delay gives exactly this shape: poll at the floor wherever the completion hazard is high, rarely elsewhere.
     """
 
