@@ -15,8 +15,10 @@ ROWS = (
     "completion detection median",
     "completion detection p95",
     "provider status polls per task",
-    "RSS with 100 tasks in flight",
-    "CPU with 100 tasks in flight",
+    "RSS with 100 tasks in flight, waiting",
+    "CPU with 100 tasks in flight, waiting",
+    "RSS with 100 tasks in flight, all due",
+    "CPU with 100 tasks in flight, all due",
     "10 MB image -> provider payload",
 )
 

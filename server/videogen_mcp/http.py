@@ -27,6 +27,9 @@ from videogen_mcp.errors import (
 log = logging.getLogger(__name__)
 
 TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
+#: Few idle connections: the pool checks every idle one before each request (a syscall each), which was
+#: most of a poll's CPU with the default 20.
+LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=4)
 #: Longest Retry-After we sleep through inside one request; longer ones go back to the caller.
 MAX_INLINE_WAIT = 10.0
 #: A provider's Retry-After is honoured up to this many seconds (a bogus "1e999" must not park a task forever).
@@ -52,7 +55,8 @@ def outcome_unknown(provider: str, what: str) -> SubmitOutcomeUnknown:
 
 def new_client() -> httpx2.AsyncClient:
     """The process-wide client. It carries no credentials: each provider request adds its own."""
-    return httpx2.AsyncClient(timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": "videogen-mcp"})
+    return httpx2.AsyncClient(timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": "videogen-mcp"},
+                              limits=LIMITS)
 
 
 def error_for_status(
