@@ -6,7 +6,8 @@ import logging
 import math
 import random
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -53,10 +54,45 @@ def outcome_unknown(provider: str, what: str) -> SubmitOutcomeUnknown:
     )
 
 
-def new_client() -> httpx2.AsyncClient:
+def new_client() -> LazyClient:
     """The process-wide client. It carries no credentials: each provider request adds its own."""
-    return httpx2.AsyncClient(timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": "videogen-mcp"},
-                              limits=LIMITS)
+    return LazyClient(lambda: httpx2.AsyncClient(timeout=TIMEOUT, follow_redirects=True, limits=LIMITS,
+                                                 headers={"User-Agent": "videogen-mcp"}))
+
+
+class LazyClient:
+    """An AsyncClient made on first use, in a worker thread: building its TLS context takes about 50 ms,
+    which would otherwise delay the MCP handshake of every start (and block the event loop once)."""
+
+    def __init__(self, make: Callable[[], httpx2.AsyncClient]) -> None:
+        self._make = make
+        self._client: HttpClient | None = None
+        self._lock = anyio.Lock()
+
+    async def client(self) -> httpx2.AsyncClient:
+        async with self._lock:
+            if self._client is None:
+                self._client = await anyio.to_thread.run_sync(self._make)
+        return self._client
+
+    async def send(self, request: httpx2.Request) -> httpx2.Response:
+        return await (await self.client()).send(request)
+
+    @asynccontextmanager
+    async def stream(self, method: str, url: str) -> AsyncIterator[httpx2.Response]:
+        async with (await self.client()).stream(method, url) as response:
+            yield response
+
+    async def __aenter__(self) -> LazyClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+
+#: What adapters and the downloader send through: the shared LazyClient, or any AsyncClient (tests).
+HttpClient = httpx2.AsyncClient | LazyClient
 
 
 def error_for_status(
@@ -80,7 +116,7 @@ class ProviderHttp:
     """Sends one provider's requests with retries and turns failures into ProviderErrors."""
 
     def __init__(
-        self, client: httpx2.AsyncClient, provider: str, error_text: ErrorText, secret: str = "", attempts: int = 3
+        self, client: HttpClient, provider: str, error_text: ErrorText, secret: str = "", attempts: int = 3
     ) -> None:
         self._client = client
         self._provider = provider

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import anyio
 import httpx2
 import pytest
 
@@ -349,3 +350,21 @@ async def test_retry_after_is_kept_finite_and_at_most_ten_minutes(header, kept):
     with pytest.raises(RateLimited) as caught:
         await send(script, idempotent=False, method="POST")
     assert caught.value.retry_after == kept
+
+
+@pytest.mark.anyio
+async def test_the_shared_client_is_built_once_on_first_use_and_closed_after():
+    built: list[httpx2.AsyncClient] = []
+
+    def make() -> httpx2.AsyncClient:
+        built.append(httpx2.AsyncClient(transport=httpx2.MockTransport(Script(OK))))
+        return built[-1]
+
+    async with http.LazyClient(make) as lazy:
+        assert built == []  # starting the server costs no TLS context
+        async with anyio.create_task_group() as group:
+            for _ in range(5):
+                group.start_soon(lazy.send, httpx2.Request("GET", URL))
+        async with lazy.stream("GET", URL) as response:
+            assert (await response.aread()) == b'{"status":"ok"}'
+    assert len(built) == 1 and built[0].is_closed

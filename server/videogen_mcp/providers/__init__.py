@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import httpx2
-
 from videogen_mcp.config import Settings
+from videogen_mcp.http import HttpClient
 from videogen_mcp.providers.aimlapi import AimlApi
 from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest
 from videogen_mcp.providers.gptproto import GptProto
@@ -18,7 +17,7 @@ ADAPTERS: dict[str, type[Adapter]] = {a.name: a for a in (WaveSpeed, GptProto, A
 __all__ = ["ADAPTERS", "Adapter", "PollResult", "SubmitRequest", "build_adapters"]
 
 
-def build_adapters(settings: Settings, client: httpx2.AsyncClient) -> dict[str, Adapter]:
+def build_adapters(settings: Settings, client: HttpClient) -> dict[str, Adapter]:
     """One adapter per configured provider, the offline `local` one included when PyAV is installed."""
     adapters: dict[str, Adapter] = {
         name: cls(settings.api_keys[name], settings.base_urls.get(name), client)

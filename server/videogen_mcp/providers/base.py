@@ -10,7 +10,7 @@ import httpx2
 
 from videogen_mcp.catalog import Offering
 from videogen_mcp.errors import UnexpectedReply
-from videogen_mcp.http import ProviderHttp, outcome_unknown
+from videogen_mcp.http import HttpClient, ProviderHttp, outcome_unknown
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import TaskStatus
 
@@ -47,7 +47,7 @@ class Adapter:
     #: True when poll replies carry a real percentage; otherwise progress is estimated from time.
     reports_progress: ClassVar[bool] = False
 
-    def __init__(self, api_key: str, base_url: str | None, client: httpx2.AsyncClient) -> None:
+    def __init__(self, api_key: str, base_url: str | None, client: HttpClient) -> None:
         self._api_key = api_key
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self.http = ProviderHttp(client, self.name, self.error_text, api_key)

@@ -19,6 +19,7 @@ from typing import Any
 import httpx2
 
 from videogen_mcp.errors import InvalidInput
+from videogen_mcp.http import HttpClient
 from videogen_mcp.images import MAX_BYTES, ImageInput, check_image_bytes
 from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest
 from videogen_mcp.render import render
@@ -56,7 +57,7 @@ class Local(Adapter):
     poll_interval = 0.5
     reports_progress = True
 
-    def __init__(self, staging: Path, client: httpx2.AsyncClient) -> None:
+    def __init__(self, staging: Path, client: HttpClient) -> None:
         self.base_url = self.default_base_url
         self._staging = staging
         self._client = client

@@ -13,7 +13,7 @@ from urllib.request import url2pathname
 import anyio
 import httpx2
 
-from videogen_mcp.http import backoff
+from videogen_mcp.http import HttpClient, backoff
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class TooLarge(Exception):
 class Downloader:
     """Fetches with the shared client, which carries no provider key: the URL may be a third party's CDN."""
 
-    def __init__(self, client: httpx2.AsyncClient, videos_dir: Path, attempts: int = 3,
+    def __init__(self, client: HttpClient, videos_dir: Path, attempts: int = 3,
                  timeout: float = DOWNLOAD_TIMEOUT, max_bytes: int = MAX_VIDEO_BYTES) -> None:
         self._client = client
         self._dir = videos_dir
