@@ -6,6 +6,7 @@ The helpers here (FakeAdapter, rig, put, settled, until) are shared with test_se
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -622,3 +623,22 @@ async def test_the_time_a_task_took_is_recorded_for_learning_typical_times(tmp_p
         done = await follow(r)
         [(seconds, created)] = r.store.recent_durations(done.provider, done.model, done.duration, 5)
     assert 0 <= seconds < 5 and created == done.created_at
+
+
+async def test_a_failing_lease_renewal_is_logged_and_tried_again(tmp_path, monkeypatch, caplog):
+    real = TaskStore.renew
+    calls = 0
+
+    def flaky(self: TaskStore, *args: Any) -> set[str]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return real(self, *args)
+
+    monkeypatch.setattr(TaskStore, "renew", flaky)
+    caplog.set_level(logging.ERROR, logger=poller_module.__name__)
+    async with rig(tmp_path, FakeAdapter([processing()] * 40 + [completed()])) as r:
+        done = await follow(r)
+    assert done.status == "completed" and calls >= 2
+    assert any("renewing" in record.getMessage() for record in caplog.records)

@@ -183,7 +183,13 @@ class Poller:
         (submitting, sleeping through a Retry-After, downloading): only a dead process loses a lease."""
         while True:
             await anyio.sleep(self.lease_ttl / 3)
-            for task_id in self._store.renew(self.owner, self.lease_ttl, list(self._held)):
+            try:
+                lost = self._store.renew(self.owner, self.lease_ttl, list(self._held))
+            except Exception:  # a busy or broken database must not stop the server: try again next round
+                log.exception("renewing %d task leases failed; trying again in %.0f s", len(self._held),
+                              self.lease_ttl / 3)
+                continue
+            for task_id in lost:
                 if task_id in self._held:
                     self._lost.add(task_id)
                     self._held[task_id].cancel()
