@@ -12,6 +12,7 @@ import anyio
 import pytest
 
 from tests.conftest import server_env, stdio_client
+from tests.e2e.observed import server_pids
 
 pytestmark = pytest.mark.anyio
 
@@ -77,21 +78,6 @@ async def test_task_database_is_sqlite_in_wal_mode(start_server, png, tmp_path):
     assert db.execute("SELECT status FROM tasks").fetchall() == [("completed",)]
 
 
-def _server_pids(data_dir) -> list[int]:
-    """Processes whose environment names this test's data dir: the server under test."""
-    marker = f"VIDEOGEN_DATA_DIR={data_dir}".encode()
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                with open(f"/proc/{entry}/environ", "rb") as env:
-                    if marker in env.read().split(b"\0"):
-                        pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the server process")
 async def test_task_survives_the_server_being_killed_mid_generation(fake, png, tmp_path):
     fake.provider("wavespeed").job_seconds = 3
@@ -101,7 +87,7 @@ async def test_task_survives_the_server_being_killed_mid_generation(fake, png, t
     with contextlib.suppress(Exception):  # the client may complain that its server died: that is the point
         async with stdio_client(env) as client:
             made = await client.call_tool("generate_video", {"image": str(png), "prompt": "pan", "wait_seconds": 0.5})
-            for pid in _server_pids(data_dir):
+            for pid in server_pids(data_dir):
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
             await anyio.sleep(0.2)
