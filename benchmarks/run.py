@@ -12,7 +12,7 @@ client, on the server's default poll schedule, next to a bare SDK server with on
 - time to turn a 10 MB local image into a provider payload (in-process).
 
 Run from the repository root after `pip install -e '.[dev]'`:
-    python benchmarks/run.py           # about 8 minutes (the longest job is 5.5 min)
+    python benchmarks/run.py           # about 9 minutes (the longest job is 5.5 min)
     python benchmarks/run.py --quick   # about a minute, few short jobs: checks the command, not the figures
 """
 
