@@ -13,6 +13,12 @@ from urllib.parse import unquote, urlparse
 from videogen_mcp.errors import InvalidInput
 
 MAX_BYTES = 10 * 1024 * 1024
+#: 8000x8000: decoding takes about 200 MB as RGB, more while rendering; larger pictures are refused from the header.
+MAX_PIXELS = 64_000_000
+#: Line-wrapped base64 (76 characters and CRLF a line) is 2.7% longer than bare base64.
+BASE64_WRAP_ALLOWANCE = 1.03
+#: A data URI's header ("data:image/png;base64") is searched for its comma within this many characters.
+MAX_DATA_URI_HEADER = 256
 MIN_SIDE = 300
 MIN_ASPECT, MAX_ASPECT = 1 / 2.5, 2.5
 #: MPO is how Pillow names a camera JPEG carrying extra pictures; its content is JPEG.
@@ -81,18 +87,30 @@ def check_image_bytes(data: bytes, label: str) -> ImageInput:
 
 
 def _inspect(data: bytes, label: str) -> tuple[str, int, int]:
+    """Format and size from the header (Image.open decodes no pixels); pixel bombs are refused before any decoding."""
     from PIL import Image  # lazy: keeps server start-up light
 
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt, width, height = str(img.format), img.width, img.height
+            _check_pixels(width, height, label)
             if fmt in MIME_BY_FORMAT:
                 _check_complete(img, fmt)
             return fmt, width, height
-    except Image.DecompressionBombError:
-        raise InvalidInput(f"image {label} claims too many pixels to be a real photo; pass a smaller image") from None
+    except InvalidInput:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own guard: past 2 x MAX_IMAGE_PIXELS it will not even say the size
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) // 1_000_000
+        raise InvalidInput(f"image {label} has more than {limit} megapixels; at most {MAX_PIXELS // 1_000_000} "
+                           "megapixels are accepted: scale it down") from None
     except Exception:  # unidentified, truncated, corrupt, or a decoder tripping over crafted bytes
         raise InvalidInput(f"image {label} is not a readable image; pass a JPEG or PNG file") from None
+
+
+def _check_pixels(width: int, height: int, label: str) -> None:
+    if width * height > MAX_PIXELS:
+        raise InvalidInput(f"image {label} is {width}x{height} ({width * height / 1e6:.0f} megapixels); at most "
+                           f"{MAX_PIXELS // 1_000_000} megapixels are accepted: scale it down")
 
 
 def _check_complete(img: Any, fmt: str) -> None:
@@ -109,13 +127,24 @@ def _check_complete(img: Any, fmt: str) -> None:
 
 
 def _decode_data_uri(ref: str) -> bytes:
-    header, sep, payload = ref.partition(",")
-    if not sep or ";base64" not in header.lower() or not header.lower().startswith("data:image/"):
+    """Sized from its length before decoding: n base64 characters hold at most 3n/4 bytes."""
+    comma = ref.find(",", 0, MAX_DATA_URI_HEADER)
+    header = ref[:comma].lower()
+    if comma < 0 or ";base64" not in header or not header.startswith("data:image/"):
         raise InvalidInput("image data URI must look like data:image/png;base64,<base64 data>")
+    encoded = len(ref) - comma - 1
+    if encoded > _max_base64_chars():
+        raise InvalidInput(f"image the data URI holds {encoded * 3 / 4 / 1e6:.1f} MB; the limit is 10 MB")
+    payload = ref[comma + 1:]
     try:
         return base64.b64decode(payload, validate=False)
     except (binascii.Error, ValueError):
         raise InvalidInput("image data URI does not contain valid base64 data") from None
+
+
+def _max_base64_chars() -> int:
+    """The longest base64 text (line breaks allowed) that can hold an image of MAX_BYTES."""
+    return int(-(-MAX_BYTES // 3) * 4 * BASE64_WRAP_ALLOWANCE)
 
 
 def _local_path(ref: str) -> Path:

@@ -76,8 +76,10 @@ def render(image_bytes: bytes, prompt: str, seconds: int, dest: Path, on_frame: 
 
     move = choose_move(prompt)
     with Image.open(io.BytesIO(image_bytes)) as opened:
+        size = output_size(*opened.size)
+        # A JPEG decodes at 1/2, 1/4 or 1/8 scale when that still covers the frames: a fraction of the memory.
+        opened.draft("RGB", (math.ceil(size[0] * ZOOM), math.ceil(size[1] * ZOOM)))
         source = opened.convert("RGB")
-    size = output_size(*source.size)
     # Frames never need more than the zoomed output's pixels: shrink a large photo once, not every frame.
     source.thumbnail((math.ceil(size[0] * ZOOM), math.ceil(size[1] * ZOOM)), Image.Resampling.LANCZOS)
     total = seconds * FPS
