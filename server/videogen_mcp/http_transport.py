@@ -11,6 +11,10 @@ from mcp.server.transport_security import TransportSecuritySettings
 from videogen_mcp.config import Settings
 from videogen_mcp.errors import ConfigError
 
+#: A JSON-RPC request carrying a 10 MB image as a base64 data URI: 13.98 MB of base64 (14.4 MB line-wrapped),
+#: plus prompts and envelope (tens of KB). The SDK's 4 MB default admits only about 3 MB of image.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
 
 def serve_http(settings: Settings, host: str, port: int) -> None:
     import uvicorn
@@ -21,7 +25,7 @@ def serve_http(settings: Settings, host: str, port: int) -> None:
         raise ConfigError(f"refusing to serve on {host} without VIDEOGEN_HTTP_TOKEN; set it or use 127.0.0.1")
     server = build_server(settings, transport="streamable-http")
     security = transport_security(host, settings.http_allowed_hosts)
-    app: Any = server.streamable_http_app(host=host, transport_security=security)
+    app: Any = server.streamable_http_app(host=host, transport_security=security, max_request_body_size=MAX_BODY_BYTES)
     if settings.http_token:
         app = BearerGuard(app, settings.http_token)
     uvicorn.run(app, host=host, port=port, log_level="warning")
