@@ -3,6 +3,8 @@
 2026-07-28 clients listen with `subscriptions/listen`, served by the SDK's subscription bus.
 2025-11-25 clients use `resources/subscribe`, which MCPServer (mcp 2.3) has no public hook for: the
 glue below registers it on the low-level server. It is the one place that touches private SDK API.
+A session is forgotten when its connection ends (the SDK unwinds the connection's exit stack) or when
+sending to it fails, so closed and abandoned HTTP sessions leave nothing behind.
 """
 
 from __future__ import annotations
@@ -43,20 +45,49 @@ class LegacySubscriptions:
 
         low.create_initialization_options = widened  # type: ignore[method-assign]
 
+    @property
+    def session_count(self) -> int:
+        """How many 2025-11-25 sessions are remembered (each is forgotten when it ends)."""
+        return len(self._sessions)
+
+    def subscriber_count(self, uri: str) -> int:
+        return len(self._subscribed.get(uri, ()))
+
     async def _remember(self, ctx: Any, call_next: Any) -> Any:
         session = getattr(ctx, "session", None)
         if session is not None and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-            self._sessions.setdefault(_key(session), session)
+            self._add(session)
         return await call_next(ctx)
 
     async def _subscribe(self, ctx: Any, params: types.SubscribeRequestParams) -> types.EmptyResult:
-        self._sessions[_key(ctx.session)] = ctx.session
-        self._subscribed.setdefault(str(params.uri), set()).add(_key(ctx.session))
+        self._subscribed.setdefault(str(params.uri), set()).add(self._add(ctx.session))
         return types.EmptyResult()
 
     async def _unsubscribe(self, ctx: Any, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
-        self._subscribed.get(str(params.uri), set()).discard(_key(ctx.session))
+        self._discard(str(params.uri), _key(ctx.session))
         return types.EmptyResult()
+
+    def _add(self, session: Any) -> int:
+        """Remember a session until its connection ends; return its key."""
+        key = _key(session)
+        if key not in self._sessions:
+            self._sessions[key] = session
+            connection = getattr(session, "_connection", None)
+            if connection is not None:
+                connection.exit_stack.callback(self._forget, key)
+        return key
+
+    def _forget(self, key: int) -> None:
+        self._sessions.pop(key, None)
+        for uri in list(self._subscribed):
+            self._discard(uri, key)
+
+    def _discard(self, uri: str, key: int) -> None:
+        keys = self._subscribed.get(uri)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._subscribed[uri]
 
     async def updated(self, uri: str) -> None:
         for key in list(self._subscribed.get(uri, ())):
@@ -73,9 +104,7 @@ class LegacySubscriptions:
         try:
             await send(session)
         except Exception:  # the client went away: forget it
-            self._sessions.pop(key, None)
-            for keys in self._subscribed.values():
-                keys.discard(key)
+            self._forget(key)
 
 
 def _key(session: Any) -> int:
