@@ -14,6 +14,8 @@ from videogen_mcp.errors import ConfigError
 #: A JSON-RPC request carrying a 10 MB image as a base64 data URI: 13.98 MB of base64 (14.4 MB line-wrapped),
 #: plus prompts and envelope (tens of KB). The SDK's 4 MB default admits only about 3 MB of image.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+#: An idle kept-alive connection is closed after this many seconds (uvicorn's default, stated).
+KEEP_ALIVE_SECONDS = 5
 
 
 def serve_http(settings: Settings, host: str, port: int) -> None:
@@ -28,7 +30,17 @@ def serve_http(settings: Settings, host: str, port: int) -> None:
     app: Any = server.streamable_http_app(host=host, transport_security=security, max_request_body_size=MAX_BODY_BYTES)
     if settings.http_token:
         app = BearerGuard(app, settings.http_token)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn_config(app, host, port)).run()
+
+
+def uvicorn_config(app: Any, host: str, port: int) -> Any:
+    """uvicorn with a deadline for each whole request (see http_deadline) and idle connections closed after 5 s."""
+    import uvicorn
+
+    from videogen_mcp.http_deadline import SlowClientCutoff
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", http=SlowClientCutoff,
+                          timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 def transport_security(host: str, extra_hosts: tuple[str, ...] = ()) -> TransportSecuritySettings:
