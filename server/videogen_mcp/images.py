@@ -134,7 +134,8 @@ def _decode_data_uri(ref: str) -> bytes:
         raise InvalidInput("image data URI must look like data:image/png;base64,<base64 data>")
     encoded = len(ref) - comma - 1
     if encoded > _max_base64_chars():
-        raise InvalidInput(f"image the data URI holds {encoded * 3 / 4 / 1e6:.1f} MB; the limit is 10 MB")
+        raise InvalidInput(f"the image data URI holds about {encoded * 3 / 4 / 1e6:.1f} MB; the limit is 10 MB: "
+                           "pass a smaller image")
     payload = ref[comma + 1:]
     try:
         return base64.b64decode(payload, validate=False)
