@@ -44,6 +44,8 @@ class Settings:
     http_token: str | None = None
     http_allowed_hosts: tuple[str, ...] = ()
     allow_local_files: bool = False
+    #: Let the server's own fetches (videos, local's image URLs) reach loopback and private addresses.
+    allow_private_urls: bool = False
     #: The offline `local` provider renders with PyAV, an optional extra: without it, local is not configured.
     local_available: bool = field(default_factory=pyav_installed)
 
@@ -88,6 +90,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_token=env.get("VIDEOGEN_HTTP_TOKEN") or None,
         http_allowed_hosts=_host_names(env, "VIDEOGEN_HTTP_ALLOWED_HOSTS"),
         allow_local_files=_flag(env, "VIDEOGEN_ALLOW_LOCAL_FILES", False),
+        allow_private_urls=_flag(env, "VIDEOGEN_ALLOW_PRIVATE_URLS", False),
     )
 
 

@@ -79,8 +79,8 @@ class LazyClient:
         return await (await self.client()).send(request)
 
     @asynccontextmanager
-    async def stream(self, method: str, url: str) -> AsyncIterator[httpx2.Response]:
-        async with (await self.client()).stream(method, url) as response:
+    async def stream(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[httpx2.Response]:
+        async with (await self.client()).stream(method, url, **kwargs) as response:
             yield response
 
     async def __aenter__(self) -> LazyClient:

@@ -78,7 +78,8 @@ async def test_local_provider_renders_from_an_image_url(fake, tmp_path):
             files={"file": ("photo.png", image.read_bytes(), "image/png")},
         )
     url = reply.json()["data"]["download_url"]
-    async with stdio_client(server_env(fake, tmp_path / "data", ())) as client:
+    env = server_env(fake, tmp_path / "data", (), VIDEOGEN_ALLOW_PRIVATE_URLS="1")  # the fake is on loopback
+    async with stdio_client(env) as client:
         result = await client.call_tool("generate_video", {"image": url, "prompt": "pan right"})
         missing = await client.call_tool("generate_video", {"image": f"{fake.url}/files/uploads/99.png", "prompt": "x"})
     assert result.structured_content["status"] == "completed"

@@ -183,6 +183,8 @@ class FakeProvider:
         #: Per-job length: called with (provider model id, request body) at submit; None uses job_seconds.
         self.job_seconds_for: Callable[[str, Any], float] | None = None
         self.variant: dict = {}
+        #: When set, every finished job reports this as its video URL (a hostile provider: file://, a private host).
+        self.reported_video_url: str | None = None
         self.requests: list[Recorded] = []
         self.jobs: dict[str, FakeJob] = {}
 
@@ -298,4 +300,6 @@ class FakeProvider:
         return override if override is not None else self.statuses[job.phase()]
 
     def video_url(self, job: FakeJob) -> str:
+        if self.reported_video_url is not None:
+            return self.reported_video_url
         return f"{self.hub.url}/files/{quote(job.id, safe='')}.mp4"

@@ -5,6 +5,7 @@ The helpers here (FakeAdapter, rig, put, settled, until) are shared with test_se
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sqlite3
 from collections import deque
@@ -32,6 +33,7 @@ from videogen_mcp.tasks.poller import INTERRUPTED, Poller
 from videogen_mcp.tasks.service import TaskService, unwrap_single_error
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import PollSchedule, now_iso
+from videogen_mcp.urlguard import UrlGuard
 
 pytestmark = pytest.mark.anyio
 
@@ -128,10 +130,21 @@ async def rig(tmp_path: Path, adapter: FakeAdapter | None = None, *, downloader:
         store.close()
 
 
+async def _public_address(host: str, port: int) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        return ["93.184.216.34"]
+
+
+#: The address policy with every name resolving to one public address (IP literals to themselves): no DNS in tests.
+PUBLIC_DNS = UrlGuard(resolver=_public_address)
+
+
 def video_downloader(tmp_path: Path, handler: Callable[[httpx2.Request], Any]) -> Downloader:
     """A Downloader over a mock transport; one attempt, so a failure costs no back-off sleep."""
     client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
-    return Downloader(client, tmp_path / "videos", attempts=1)
+    return Downloader(client, tmp_path / "videos", attempts=1, guard=PUBLIC_DNS)
 
 
 def ago(seconds: float) -> str:

@@ -8,7 +8,7 @@ import anyio
 import httpx2
 import pytest
 
-from tests.unit.test_poller import VIDEO_URL, put, until, video_downloader
+from tests.unit.test_poller import PUBLIC_DNS, VIDEO_URL, put, until, video_downloader
 from videogen_mcp.tasks import redownload
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
@@ -82,7 +82,7 @@ async def test_a_video_over_the_size_cap_is_refused_and_not_retried(tmp_path):
         return httpx2.Response(200, content=b"\x00" * 5000)
 
     client = httpx2.AsyncClient(transport=httpx2.MockTransport(huge))
-    downloader = Downloader(client, tmp_path / "videos", attempts=3, max_bytes=1000)
+    downloader = Downloader(client, tmp_path / "videos", attempts=3, max_bytes=1000, guard=PUBLIC_DNS)
     with pytest.raises(DownloadFailed, match="larger than the") as caught:
         await downloader.fetch(VIDEO_URL, "t1")
     assert caught.value.final
@@ -95,4 +95,4 @@ async def test_a_lying_content_length_is_refused_before_reading_the_body(tmp_pat
 
     client = httpx2.AsyncClient(transport=httpx2.MockTransport(declared))
     with pytest.raises(DownloadFailed, match="cap"):
-        await Downloader(client, tmp_path / "videos", max_bytes=1000).fetch(VIDEO_URL, "t1")
+        await Downloader(client, tmp_path / "videos", max_bytes=1000, guard=PUBLIC_DNS).fetch(VIDEO_URL, "t1")

@@ -10,6 +10,7 @@ from videogen_mcp.providers.gptproto import GptProto
 from videogen_mcp.providers.local import Local
 from videogen_mcp.providers.myrouter import MyRouter
 from videogen_mcp.providers.wavespeed import WaveSpeed
+from videogen_mcp.urlguard import UrlGuard
 
 #: The hosted providers, built from an API key and a base URL.
 ADAPTERS: dict[str, type[Adapter]] = {a.name: a for a in (WaveSpeed, GptProto, AimlApi, MyRouter)}
@@ -25,5 +26,5 @@ def build_adapters(settings: Settings, client: HttpClient) -> dict[str, Adapter]
         if settings.configured(name)
     }
     if settings.configured("local"):
-        adapters["local"] = Local(settings.data_dir / "local", client)
+        adapters["local"] = Local(settings.data_dir / "local", client, UrlGuard(settings.allow_private_urls))
     return adapters

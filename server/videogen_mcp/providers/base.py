@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx2
@@ -46,6 +47,8 @@ class Adapter:
     poll_interval: ClassVar[float] = 1.0
     #: True when poll replies carry a real percentage; otherwise progress is estimated from time.
     reports_progress: ClassVar[bool] = False
+    #: The directory of the provider's own renders: the only file:// video URLs the downloader takes.
+    render_dir: Path | None = None
 
     def __init__(self, api_key: str, base_url: str | None, client: HttpClient) -> None:
         self._api_key = api_key

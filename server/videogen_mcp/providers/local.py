@@ -1,7 +1,8 @@
 """The offline `local` provider: renders a real MP4 from the image with a camera move; no AI, no account.
 
-Jobs render on a worker thread. The source image and request are kept in DATA_DIR/local/, so a
-render interrupted by a restart starts again at the next poll instead of being lost.
+Jobs render on a worker thread. The source image and request are kept in DATA_DIR/local/ until the render
+is done, so a render interrupted by a restart starts again at the next poll instead of being lost; the
+finished MP4 waits there until the downloader moves it into videos/.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from videogen_mcp.http import HttpClient
 from videogen_mcp.images import MAX_BYTES, ImageInput, check_image_bytes
 from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest
 from videogen_mcp.render import render
+from videogen_mcp.urlguard import OPT_OUT, UrlGuard, UrlRefused
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,9 @@ SETUP = f"not installed: {INSTALL} adds PyAV for the offline preview (animates t
 SLOTS = 2
 #: Staged files older than this are removed when the server starts.
 KEEP_SECONDS = 2 * 24 * 3600
+#: Every failure to read an image URL says the same, so the answers cannot tell an open port from a closed one.
+FETCH_FAILED = ("the local provider could not fetch the image URL: pass a public http(s) URL that serves the "
+                f"image, or a data URI (the operator may allow private addresses with {OPT_OUT})")
 
 
 @dataclass
@@ -57,10 +62,11 @@ class Local(Adapter):
     poll_interval = 0.5
     reports_progress = True
 
-    def __init__(self, staging: Path, client: HttpClient) -> None:
+    def __init__(self, staging: Path, client: HttpClient, guard: UrlGuard | None = None) -> None:
         self.base_url = self.default_base_url
-        self._staging = staging
+        self.render_dir = self._staging = staging
         self._client = client
+        self._guard = guard or UrlGuard()
         self._jobs: dict[str, _Job] = {}
         self._slots = threading.Semaphore(SLOTS)
         self._lock = threading.Lock()
@@ -90,22 +96,23 @@ class Local(Adapter):
         """Read an image URL (at most 10 MB, never more into memory) and check it like a local file."""
         data = bytearray()
         try:
-            async with self._client.stream("GET", url) as response:
+            async with self._guard.stream(self._client, url) as response:
                 response.raise_for_status()
                 async for chunk in response.aiter_bytes():
                     data += chunk
                     if len(data) > MAX_BYTES:
                         raise InvalidInput("the image at the URL is larger than 10 MB")
-        except httpx2.HTTPError as exc:
-            raise InvalidInput(f"the local provider could not fetch the image URL ({type(exc).__name__})") from None
+        except (httpx2.HTTPError, UrlRefused, OSError) as exc:
+            log.info("local: fetching an image URL failed: %s", type(exc).__name__)
+            raise InvalidInput(FETCH_FAILED) from None
         return check_image_bytes(bytes(data), "at the URL").data or b""
 
     def _restart(self, job_id: str) -> _Job | None:
-        if not self._path(job_id, ".src").is_file():
-            return None
         if self._path(job_id, ".mp4").is_file():
             job = self._jobs[job_id] = _Job(job_id, time.monotonic(), finished=True)
             return job
+        if not self._path(job_id, ".src").is_file():
+            return None
         log.info("restarting local render %s after a restart of the server", job_id)
         return self._start(job_id)
 
@@ -130,6 +137,8 @@ class Local(Adapter):
                 job.error = f"rendering failed ({type(exc).__name__}: {exc})"
             finally:
                 part.unlink(missing_ok=True)
+        for suffix in (".src", ".json"):  # the input is spent; a render cut by a restart never got here and keeps it
+            self._path(job.id, suffix).unlink(missing_ok=True)
 
     def _path(self, job_id: str, suffix: str) -> Path:
         return self._staging / f"{job_id}{suffix}"

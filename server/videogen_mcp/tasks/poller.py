@@ -316,9 +316,11 @@ class Poller:
         if task.finished:
             return task  # finished by another process
         try:
-            path = await self._downloader.fetch(video_url, task.task_id)
+            path = await self._downloader.fetch(video_url, task.task_id, task.provider)
         except DownloadFailed as exc:
-            return await self._save(task, **done, error=failed_note(str(exc)))
+            return await self._save(task, **done, error=failed_note(str(exc), exc.final))
+        if video_url.startswith("file:"):  # a render moved into videos/: the old place is gone
+            done["video_url"] = path.as_uri()
         return await self._save(task, **done, video_path=str(path))
 
     def _task(self, task_id: str) -> Task:

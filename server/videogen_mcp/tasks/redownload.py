@@ -17,13 +17,17 @@ log = logging.getLogger(__name__)
 
 #: The start of the note a completed task carries while its video is not on disk.
 DOWNLOAD_FAILED = "the video is ready at video_url, but downloading it failed"
+#: The note of a completed task whose video is never downloaded (a refused URL, over the size cap): never retried.
+NOT_DOWNLOADED = "the video is ready at video_url, but the server will not download it"
 #: How often the store is checked for such tasks.
 CHECK_INTERVAL = 30.0
 #: Waits between later attempts at one task: 1, 2, 4 ... minutes, at most an hour apart.
 FIRST_WAIT, LONGEST_WAIT = 60.0, 3600.0
 
 
-def failed_note(reason: str) -> str:
+def failed_note(reason: str, final: bool = False) -> str:
+    if final:
+        return f"{NOT_DOWNLOADED} ({reason}); fetch it from video_url yourself if you trust it"
     return f"{DOWNLOAD_FAILED} ({reason}); the server tries again later, or download it from video_url"
 
 
@@ -53,7 +57,7 @@ class Redownloader:
 
     async def _try(self, task: Task) -> None:
         try:
-            path = await self._downloader.fetch(task.video_url or "", task.task_id)
+            path = await self._downloader.fetch(task.video_url or "", task.task_id, task.provider)
         except DownloadFailed as exc:
             self._after_failure(task, exc)
             return

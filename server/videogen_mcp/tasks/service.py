@@ -30,6 +30,7 @@ from videogen_mcp.tasks.timing import (
     estimated_progress,
     now_iso,
 )
+from videogen_mcp.urlguard import UrlGuard
 
 #: The longest gap between two polls unless VIDEOGEN_POLL_MAX_INTERVAL says otherwise. Polls this sparse
 #: happen only while the video cannot be ready yet (a 1,000-task backlog then costs ~17 polls a second).
@@ -207,7 +208,9 @@ async def open_service(settings: Settings, *, follow: bool = True) -> AsyncItera
         async with unwrap_single_error(), new_client() as client, anyio.create_task_group() as group:
             adapters = build_adapters(settings, client)
             events = TaskEvents()
-            downloader = Downloader(client, settings.data_dir / "videos") if settings.download else None
+            guard = UrlGuard(settings.allow_private_urls)
+            downloader = (Downloader(client, settings.data_dir / "videos", guard=guard, adapters=adapters)
+                          if settings.download else None)
             schedules = _schedules(settings, adapters)
             lease_ttl = max(settings.poll_max_interval or LEASE_TTL, MIN_LEASE_TTL)
             budget = DEFAULT_POLL_BUDGET if settings.poll_budget is None else settings.poll_budget
