@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -28,6 +29,11 @@ from videogen_mcp.errors import (
 log = logging.getLogger(__name__)
 
 TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
+#: An API reply is read up to this many bytes (decoded) ...
+MAX_REPLY_BYTES = 1024 * 1024
+#: ... and within this many seconds for the whole of it, counted from the request's last byte sent (a slow
+#: upload of a 10 MB image is bounded by the per-write timeout instead), however slowly each chunk comes.
+REPLY_DEADLINE = 30.0
 #: Few idle connections: the pool checks every idle one before each request (a syscall each), which was
 #: most of a poll's CPU with the default 20.
 LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=4)
@@ -75,8 +81,8 @@ class LazyClient:
                 self._client = await anyio.to_thread.run_sync(self._make)
         return self._client
 
-    async def send(self, request: httpx2.Request) -> httpx2.Response:
-        return await (await self.client()).send(request)
+    async def send(self, request: httpx2.Request, *, stream: bool = False) -> httpx2.Response:
+        return await (await self.client()).send(request, stream=stream)
 
     @asynccontextmanager
     async def stream(self, method: str, url: str) -> AsyncIterator[httpx2.Response]:
@@ -129,16 +135,24 @@ class ProviderHttp:
         for attempt in range(1, self._attempts + 1):
             last = attempt == self._attempts
             try:
-                response = await self._client.send(request)
+                response, body = await self._exchange(request)
             except httpx2.TransportError as exc:
                 error = self._transport_error(exc, idempotent)
                 if last or not _may_retry_transport(exc, idempotent):
                     raise error from None
                 await anyio.sleep(backoff(attempt))
                 continue
+            except ReplyPastBounds as exc:  # like a 5xx: a poll asks again, a submit may have created the job
+                if not idempotent:
+                    raise outcome_unknown(self._provider, f"{exc} to the submit request") from None
+                if last:
+                    raise ProviderUnavailable(f"{self._provider} {exc}; try again later") from None
+                log.info("%s %s; retrying", self._provider, exc)
+                await anyio.sleep(backoff(attempt))
+                continue
             if response.is_success:
                 try:
-                    return self._json(response, idempotent)
+                    return self._json(response, body, idempotent)
                 except UnexpectedReply:  # a gateway's HTML page with a 200: asking again may well work
                     if last:
                         raise
@@ -147,7 +161,7 @@ class ProviderHttp:
             status = response.status_code
             if not idempotent and status in MAYBE_PROCESSED:
                 raise outcome_unknown(self._provider, f"failed while answering the submit request (HTTP {status})")
-            error = self._http_error(response)
+            error = self._http_error(response, body)
             retryable = response.status_code in (RETRYABLE_READS if idempotent else NOT_PROCESSED)
             wait = error.retry_after if error.retry_after is not None else backoff(attempt)
             if last or not retryable or wait > MAX_INLINE_WAIT:
@@ -156,18 +170,42 @@ class ProviderHttp:
             await anyio.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _json(self, response: httpx2.Response, idempotent: bool) -> Any:
+    async def _exchange(self, request: httpx2.Request) -> tuple[httpx2.Response, bytes]:
+        """One attempt: the reply and at most MAX_REPLY_BYTES of its body, read within REPLY_DEADLINE of the
+        request being sent (ReplyPastBounds otherwise). The connection is closed either way."""
+        response: httpx2.Response | None = None
+        with anyio.CancelScope() as scope:
+
+            async def trace(event: str, info: object) -> None:
+                if event.endswith("send_request_body.complete"):  # httpcore's trace: the reply starts now
+                    scope.deadline = min(scope.deadline, anyio.current_time() + REPLY_DEADLINE)
+
+            request.extensions["trace"] = trace
+            try:
+                response = await self._client.send(request, stream=True)
+                scope.deadline = min(scope.deadline, anyio.current_time() + REPLY_DEADLINE)  # transports without trace
+                body = await _read_capped(response)
+            finally:
+                if response is not None:
+                    with anyio.CancelScope(shield=True):
+                        await response.aclose()
+        if scope.cancelled_caught:
+            raise ReplyPastBounds(f"did not finish its reply within {REPLY_DEADLINE:g} s")
+        assert response is not None
+        return response, body
+
+    def _json(self, response: httpx2.Response, body: bytes, idempotent: bool) -> Any:
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError:
             what = f"answered HTTP {response.status_code} with a body that is not JSON"
             if not idempotent:
                 raise outcome_unknown(self._provider, what) from None
             raise UnexpectedReply(f"{self._provider} {what}") from None
 
-    def _http_error(self, response: httpx2.Response) -> ProviderError:
+    def _http_error(self, response: httpx2.Response, body: bytes) -> ProviderError:
         try:
-            message = self.redact(self._error_text(response.json()))
+            message = self.redact(self._error_text(json.loads(body)))
         except ValueError:
             message = None  # an HTML page from a gateway says nothing useful
         retry_after = _retry_after(response.headers.get("retry-after"))
@@ -192,6 +230,24 @@ class ProviderHttp:
         if not idempotent and not isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
             return outcome_unknown(self._provider, f"did not answer the submit request ({kind})")
         return ProviderUnavailable(f"{self._provider} could not be reached ({kind}); try again later")
+
+
+class ReplyPastBounds(Exception):
+    """A reply larger than MAX_REPLY_BYTES, or slower than REPLY_DEADLINE: a failed attempt."""
+
+
+async def _read_capped(response: httpx2.Response) -> bytes:
+    """The decoded body, or ReplyPastBounds as soon as it passes MAX_REPLY_BYTES (nothing more is read)."""
+    too_big = ReplyPastBounds(f"sent a reply over {MAX_REPLY_BYTES // (1024 * 1024)} MB")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+        raise too_big
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > MAX_REPLY_BYTES:
+            raise too_big
+    return bytes(body)
 
 
 def _may_retry_transport(exc: httpx2.TransportError, idempotent: bool) -> bool:
