@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx2
 
@@ -61,7 +62,8 @@ class WaveSpeed(Adapter):
         return task_id
 
     def poll_request(self, provider_task_id: str) -> httpx2.Request:
-        return self.request("GET", f"/api/v3/predictions/{provider_task_id}/result")
+        # the id is the provider's data: escaped, it cannot leave the route ("../"), add a query ("?") or end it ("#")
+        return self.request("GET", f"/api/v3/predictions/{quote(provider_task_id, safe='')}/result")
 
     def parse_poll(self, body: Any) -> PollResult:
         data = self.envelope_data(body)
