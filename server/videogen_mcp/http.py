@@ -7,7 +7,7 @@ import logging
 import math
 import random
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -49,6 +49,9 @@ RETRYABLE_READS = {429, 500, 502, 503, 504}
 MAYBE_PROCESSED = {500, 502, 504}
 
 ErrorText = Callable[[Any], str | None]
+#: What an account status means unless the provider documents otherwise (an adapter's `status_meanings`
+#: overrides entries: AI/ML API's 403 is out of credit). A 403 whose message speaks of credit is out of credit.
+STATUS_MEANINGS: Mapping[int, type[KeyRejected | OutOfCredit]] = {401: KeyRejected, 402: OutOfCredit, 403: KeyRejected}
 #: A message ending in this many or more first characters of the key was cut inside it.
 MIN_PARTIAL_SECRET = 4
 
@@ -102,13 +105,22 @@ HttpClient = httpx2.AsyncClient | LazyClient
 
 
 def error_for_status(
-    provider: str, status: int, message: str | None, *, retry_after: float | None = None
+    provider: str,
+    status: int,
+    message: str | None,
+    *,
+    retry_after: float | None = None,
+    meanings: Mapping[int, type[KeyRejected | OutOfCredit]] | None = None,
 ) -> ProviderError:
-    """Map an HTTP (or envelope) status and the provider's own message to one clear error."""
+    """Map an HTTP (or envelope) status and the provider's own message to one clear error; `meanings` are the
+    provider's documented departures from STATUS_MEANINGS."""
     said = f": {message}" if message else ""
-    if status == 401 or (status == 403 and not CREDIT_WORDS.search(message or "")):
+    kind = {**STATUS_MEANINGS, **(meanings or {})}.get(status)
+    if kind is KeyRejected and status == 403 and CREDIT_WORDS.search(message or ""):
+        kind = OutOfCredit
+    if kind is KeyRejected:
         return KeyRejected(f"{provider} rejected the API key (HTTP {status}{said}): check {key_variable(provider)}")
-    if status in (402, 403):
+    if kind is OutOfCredit:
         return OutOfCredit(f"{provider} says the account is out of credit (HTTP {status}{said}): top it up")
     if status == 429:
         wait = f"; retry in {retry_after:g} s" if retry_after else "; wait a minute and retry"
@@ -122,13 +134,20 @@ class ProviderHttp:
     """Sends one provider's requests with retries and turns failures into ProviderErrors."""
 
     def __init__(
-        self, client: HttpClient, provider: str, error_text: ErrorText, secret: str = "", attempts: int = 3
+        self,
+        client: HttpClient,
+        provider: str,
+        error_text: ErrorText,
+        secret: str = "",
+        attempts: int = 3,
+        meanings: Mapping[int, type[KeyRejected | OutOfCredit]] | None = None,
     ) -> None:
         self._client = client
         self._provider = provider
         self._error_text = error_text
         self._secret = secret
         self._attempts = attempts
+        self._meanings = meanings
 
     async def send(self, request: httpx2.Request, *, idempotent: bool) -> Any:
         """Send and return the parsed JSON body of a 2xx reply."""
@@ -205,11 +224,16 @@ class ProviderHttp:
 
     def _http_error(self, response: httpx2.Response, body: bytes) -> ProviderError:
         try:
-            message = self.redact(self._error_text(json.loads(body)))
+            message = self._error_text(json.loads(body))
         except ValueError:
             message = None  # an HTML page from a gateway says nothing useful
         retry_after = _retry_after(response.headers.get("retry-after"))
-        return error_for_status(self._provider, response.status_code, message, retry_after=retry_after)
+        return self.error(response.status_code, message, retry_after=retry_after)
+
+    def error(self, status: int, message: str | None, *, retry_after: float | None = None) -> ProviderError:
+        """The error for a status this provider answered (also one inside a 200's envelope), key redacted."""
+        return error_for_status(self._provider, status, self.redact(message), retry_after=retry_after,
+                                meanings=self._meanings)
 
     def redact(self, text: str | None) -> str | None:
         """A provider may echo the key in its message; it must never reach an error or a log.

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import httpx2
 
 from videogen_mcp.catalog import Offering
-from videogen_mcp.errors import UnexpectedReply
+from videogen_mcp.errors import KeyRejected, OutOfCredit, UnexpectedReply
 from videogen_mcp.http import HttpClient, ProviderHttp, outcome_unknown
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import TaskStatus
@@ -46,11 +47,13 @@ class Adapter:
     poll_interval: ClassVar[float] = 1.0
     #: True when poll replies carry a real percentage; otherwise progress is estimated from time.
     reports_progress: ClassVar[bool] = False
+    #: Where the provider documents an account status differently from http.STATUS_MEANINGS.
+    status_meanings: ClassVar[Mapping[int, type[KeyRejected | OutOfCredit]]] = {}
 
     def __init__(self, api_key: str, base_url: str | None, client: HttpClient) -> None:
         self._api_key = api_key
         self.base_url = (base_url or self.default_base_url).rstrip("/")
-        self.http = ProviderHttp(client, self.name, self.error_text, api_key)
+        self.http = ProviderHttp(client, self.name, self.error_text, api_key, meanings=self.status_meanings)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"

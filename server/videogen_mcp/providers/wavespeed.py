@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 import httpx2
 
-from videogen_mcp.http import error_for_status
 from videogen_mcp.images import ImageInput
 from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest, dig, optional_fields
 
@@ -84,11 +83,11 @@ class WaveSpeed(Adapter):
         if "data" not in body and isinstance(body.get("error"), dict):  # GPTProto's error body, even on HTTP 200
             kind = str(body["error"].get("type") or "")
             status = int(kind) if kind.isdigit() else 429 if "rate_limit" in kind else 400
-            raise error_for_status(self.name, status, self.http.redact(self.error_text(body)))
+            raise self.http.error(status, self.error_text(body))
         code = body.get("code", 200)
         if isinstance(code, int | str) and str(code) != "200":
             status = int(code) if str(code).isdigit() else 400
-            raise error_for_status(self.name, status, self.http.redact(self.error_text(body)))
+            raise self.http.error(status, self.error_text(body))
         data = body.get("data")
         if not isinstance(data, dict):
             raise self.unexpected("no data object in the reply")
