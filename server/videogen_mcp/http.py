@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import httpx2
@@ -241,13 +242,26 @@ class ProviderHttp:
         Provider messages are cut at 300 characters before they get here, so a cut may have left the
         first part of the key at the very end: that goes too.
         """
+        text = self.redact_whole(text)
         if not text or not self._secret:
             return text
-        text = text.replace(self._secret, "[redacted]")
         for length in range(min(len(self._secret), len(text)) - 1, MIN_PARTIAL_SECRET - 1, -1):
             if text.endswith(self._secret[:length]):
                 return text[:-length] + "[redacted]"
         return text
+
+    def redact_whole(self, text: str | None) -> str | None:
+        """The key, as it is or URL-escaped, replaced wherever it stands whole (for values such as a video URL,
+        which no cut shortened: a value merely ending like the key's start is left as it is)."""
+        for form in self._secret_forms():
+            text = text.replace(form, "[redacted]") if text else text
+        return text
+
+    def holds_secret(self, text: str) -> bool:
+        return any(form in text for form in self._secret_forms())
+
+    def _secret_forms(self) -> list[str]:
+        return [form for form in dict.fromkeys((self._secret, quote(self._secret, safe=""))) if form]
 
     def _transport_error(self, exc: httpx2.TransportError, idempotent: bool) -> ProviderError:
         kind = type(exc).__name__

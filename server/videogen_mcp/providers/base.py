@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import httpx2
 
 from videogen_mcp.catalog import Offering
-from videogen_mcp.errors import KeyRejected, OutOfCredit, UnexpectedReply
+from videogen_mcp.errors import KeyRejected, OutOfCredit, SubmitOutcomeUnknown, UnexpectedReply
 from videogen_mcp.http import HttpClient, ProviderHttp, outcome_unknown
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import TaskStatus
@@ -76,14 +76,22 @@ class Adapter:
         """Submit the job; returns the provider's task id."""
         reply = await self.http.send(self.submit_request(req, await self.image_reference(image)), idempotent=False)
         try:
-            return self.parse_submit(reply)
+            task_id = self.parse_submit(reply)
         except UnexpectedReply as exc:  # a 2xx we cannot read may still have started a paid job
             raise outcome_unknown(self.name, f"sent a submit reply this server cannot read ({exc})") from None
+        if self.http.holds_secret(task_id):  # polling it would send the key in a URL, and store it
+            raise SubmitOutcomeUnknown(
+                f"{self.name} answered with a job id that contains the API key, so the server will not follow "
+                f"it: the job may still run and be billed, so check the {self.name} dashboard before submitting again"
+            )
+        return task_id
 
     async def poll(self, provider_task_id: str) -> PollResult:
         result = self.parse_poll(await self.http.send(self.poll_request(provider_task_id), idempotent=True))
-        # whatever of the provider's words reaches a task: its reason, and a status quoted because it is unknown
-        return replace(result, error=self.http.redact(result.error), raw_status=self.http.redact(result.raw_status))
+        # whatever a provider wrote that reaches a task (its reason, a status quoted because it is unknown, the
+        # video URL) is stored without the key; a video URL signed with the key is then fetched without it
+        return replace(result, error=self.http.redact(result.error), raw_status=self.http.redact(result.raw_status),
+                       video_url=self.http.redact_whole(result.video_url))
 
     # Translation, one provider each.
     def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
