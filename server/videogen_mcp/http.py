@@ -210,7 +210,7 @@ class ProviderHttp:
                     with anyio.CancelScope(shield=True):
                         await response.aclose()
         if scope.cancelled_caught:
-            raise ReplyPastBounds(f"did not finish its reply within {REPLY_DEADLINE:g} s")
+            raise ReplyPastBounds(f"took over {REPLY_DEADLINE:g} s to send its reply")
         assert response is not None
         return response, body
 
