@@ -200,3 +200,41 @@ async def test_over_a_socket_a_poll_past_a_bound_fails_and_memory_stays_flat(rep
     assert sent and sent[0] < HUGE  # the server never got to send all of it
     print(f"{reply}: the server sent {sent[0] / 1e6:.1f} MB; peak traced memory {peak / 1e6:.1f} MB")
     assert peak < 8 * MAX_REPLY_BYTES, f"peak {peak / 1e6:.1f} MB while reading one reply"
+
+
+@contextmanager
+def slow_reader(pause: float) -> Iterator[str]:
+    """A loopback server that starts reading a request only after `pause` seconds, then answers at once."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            threading.Event().wait(pause)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")))
+            while len(body) < length:
+                body += conn.recv(1 << 20)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(OK), OK))
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/api/v3/media/upload/binary"
+    finally:
+        listener.close()
+
+
+async def test_the_deadline_counts_from_the_request_sent_so_a_slow_upload_is_not_cut():
+    """A 32 MB upload the server takes in only after a pause longer than the (shortened) reply deadline:
+    counted from the start, the deadline would cut it; counted from the last byte sent, the reply is in time."""
+    with slow_reader(pause=1.0) as url:
+        async with http.new_client() as client:
+            provider = ProviderHttp(client, "wavespeed", lambda body: None, attempts=1)
+            request = httpx2.Request("POST", url, content=b"i" * (32 * 1024 * 1024))
+            with anyio.fail_after(20):
+                assert await provider.send(request, idempotent=True) == {"status": "ok"}
