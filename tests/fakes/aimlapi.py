@@ -73,6 +73,7 @@ class AimlApiProvider(FakeProvider):
         job_id = str(uuid.uuid4().int)[:18]
         if self.variant.get("colon_ids"):
             job_id = f"{uuid.uuid4()}:{model}"
+        job_id = self.next_job_id(job_id)
         self.new_job(job_id, model, req.json)
         usage = {"credits_used": CREDITS[req.json.get("duration", 5)]}
         return json_reply(201, {"id": job_id, "status": "queued", "meta": {"usage": usage}})

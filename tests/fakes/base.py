@@ -178,6 +178,7 @@ class FakeProvider:
         self.unknown_status: str | None = None
         self.submit_errors: list[FakeError] = []
         self.poll_errors: list[FakeError] = []
+        self.job_ids: list[str] = []  # ids the next submits hand out, in order (then fresh ones again)
         self.malformed_next_poll = False
         self.submit_delay = 0.0  # seconds a submit takes to answer (after the job exists)
         #: Per-job length: called with (provider model id, request body) at submit; None uses job_seconds.
@@ -280,6 +281,11 @@ class FakeProvider:
             req.file_bytes, req.file_content_type, req.file_name = fields["file"]
 
     # --- jobs -------------------------------------------------------------
+    def next_job_id(self, fresh: str) -> str:
+        """The id for a new job: the next one queued in `job_ids`, else `fresh`."""
+        with self.lock:
+            return self.job_ids.pop(0) if self.job_ids else fresh
+
     def new_job(self, job_id: str, model: str, body: Any) -> FakeJob:
         with self.lock:
             reason, self.fail_next = self.fail_next, None

@@ -76,7 +76,7 @@ class MyRouterProvider(FakeProvider):
         problem = body_problem(model, req.json)
         if problem:
             return self.error(400, problem, req.path)
-        job = self.new_job(str(uuid.uuid4()), model, req.json)
+        job = self.new_job(self.next_job_id(str(uuid.uuid4())), model, req.json)
         return json_reply(200, {"task_id": job.id})
 
     def poll(self, req: Recorded, found: re.Match) -> Reply:

@@ -87,7 +87,7 @@ class WaveSpeedProvider(FakeProvider):
         problem = body_problem(req.json)
         if problem:
             return self.error(400, problem, req.path)
-        job = self.new_job(new_id(), model, req.json)
+        job = self.new_job(self.next_job_id(new_id()), model, req.json)
         return json_reply(200, self.envelope(self.data(job, "created", poll=False)))
 
     def poll(self, req: Recorded, found: re.Match) -> Reply:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import httpx2
 
+from videogen_mcp.errors import KeyRejected, OutOfCredit
 from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest, dig, optional_fields
 
 STATUSES = {
@@ -23,6 +25,8 @@ STATUSES = {
 class AimlApi(Adapter):
     name = "aimlapi"
     default_base_url = "https://api.aimlapi.com"
+    #: Its docs: 401 invalid key, 403 out of credits (whatever the message says).
+    status_meanings: ClassVar[Mapping[int, type[KeyRejected | OutOfCredit]]] = {403: OutOfCredit}
 
     def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
         body = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,7 +11,7 @@ from typing import Any, ClassVar
 import httpx2
 
 from videogen_mcp.catalog import Offering
-from videogen_mcp.errors import UnexpectedReply
+from videogen_mcp.errors import KeyRejected, OutOfCredit, SubmitOutcomeUnknown, UnexpectedReply
 from videogen_mcp.http import HttpClient, ProviderHttp, outcome_unknown
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import TaskStatus
@@ -49,11 +50,13 @@ class Adapter:
     reports_progress: ClassVar[bool] = False
     #: The directory of the provider's own renders: the only file:// video URLs the downloader takes.
     render_dir: Path | None = None
+    #: Where the provider documents an account status differently from http.STATUS_MEANINGS.
+    status_meanings: ClassVar[Mapping[int, type[KeyRejected | OutOfCredit]]] = {}
 
     def __init__(self, api_key: str, base_url: str | None, client: HttpClient) -> None:
         self._api_key = api_key
         self.base_url = (base_url or self.default_base_url).rstrip("/")
-        self.http = ProviderHttp(client, self.name, self.error_text, api_key)
+        self.http = ProviderHttp(client, self.name, self.error_text, api_key, meanings=self.status_meanings)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -76,14 +79,22 @@ class Adapter:
         """Submit the job; returns the provider's task id."""
         reply = await self.http.send(self.submit_request(req, await self.image_reference(image)), idempotent=False)
         try:
-            return self.parse_submit(reply)
+            task_id = self.parse_submit(reply)
         except UnexpectedReply as exc:  # a 2xx we cannot read may still have started a paid job
             raise outcome_unknown(self.name, f"sent a submit reply this server cannot read ({exc})") from None
+        if self.http.holds_secret(task_id):  # polling it would send the key in a URL, and store it
+            raise SubmitOutcomeUnknown(
+                f"{self.name} answered with a job id that contains the API key, so the server will not follow "
+                f"it: the job may still run and be billed, so check the {self.name} dashboard before submitting again"
+            )
+        return task_id
 
     async def poll(self, provider_task_id: str) -> PollResult:
         result = self.parse_poll(await self.http.send(self.poll_request(provider_task_id), idempotent=True))
-        # whatever of the provider's words reaches a task: its reason, and a status quoted because it is unknown
-        return replace(result, error=self.http.redact(result.error), raw_status=self.http.redact(result.raw_status))
+        # whatever a provider wrote that reaches a task (its reason, a status quoted because it is unknown, the
+        # video URL) is stored without the key; a video URL signed with the key is then fetched without it
+        return replace(result, error=self.http.redact(result.error), raw_status=self.http.redact(result.raw_status),
+                       video_url=self.http.redact_whole(result.video_url))
 
     # Translation, one provider each.
     def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx2
 
-from videogen_mcp.http import error_for_status
 from videogen_mcp.images import ImageInput
 from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest, dig, optional_fields
 
@@ -61,7 +61,8 @@ class WaveSpeed(Adapter):
         return task_id
 
     def poll_request(self, provider_task_id: str) -> httpx2.Request:
-        return self.request("GET", f"/api/v3/predictions/{provider_task_id}/result")
+        # the id is the provider's data: escaped, it cannot leave the route ("../"), add a query ("?") or end it ("#")
+        return self.request("GET", f"/api/v3/predictions/{quote(provider_task_id, safe='')}/result")
 
     def parse_poll(self, body: Any) -> PollResult:
         data = self.envelope_data(body)
@@ -82,11 +83,11 @@ class WaveSpeed(Adapter):
         if "data" not in body and isinstance(body.get("error"), dict):  # GPTProto's error body, even on HTTP 200
             kind = str(body["error"].get("type") or "")
             status = int(kind) if kind.isdigit() else 429 if "rate_limit" in kind else 400
-            raise error_for_status(self.name, status, self.http.redact(self.error_text(body)))
+            raise self.http.error(status, self.error_text(body))
         code = body.get("code", 200)
         if isinstance(code, int | str) and str(code) != "200":
             status = int(code) if str(code).isdigit() else 400
-            raise error_for_status(self.name, status, self.http.redact(self.error_text(body)))
+            raise self.http.error(status, self.error_text(body))
         data = body.get("data")
         if not isinstance(data, dict):
             raise self.unexpected("no data object in the reply")
