@@ -53,6 +53,8 @@ ErrorText = Callable[[Any], str | None]
 #: What an account status means unless the provider documents otherwise (an adapter's `status_meanings`
 #: overrides entries: AI/ML API's 403 is out of credit). A 403 whose message speaks of credit is out of credit.
 STATUS_MEANINGS: Mapping[int, type[KeyRejected | OutOfCredit]] = {401: KeyRejected, 402: OutOfCredit, 403: KeyRejected}
+#: What stands where a provider wrote its API key.
+REDACTED = "[redacted]"
 #: A message ending in this many or more first characters of the key was cut inside it.
 MIN_PARTIAL_SECRET = 4
 
@@ -247,14 +249,14 @@ class ProviderHttp:
             return text
         for length in range(min(len(self._secret), len(text)) - 1, MIN_PARTIAL_SECRET - 1, -1):
             if text.endswith(self._secret[:length]):
-                return text[:-length] + "[redacted]"
+                return text[:-length] + REDACTED
         return text
 
     def redact_whole(self, text: str | None) -> str | None:
         """The key, as it is or URL-escaped, replaced wherever it stands whole (for values such as a video URL,
         which no cut shortened: a value merely ending like the key's start is left as it is)."""
         for form in self._secret_forms():
-            text = text.replace(form, "[redacted]") if text else text
+            text = text.replace(form, REDACTED) if text else text
         return text
 
     def holds_secret(self, text: str) -> bool:

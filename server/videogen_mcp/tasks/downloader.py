@@ -19,7 +19,7 @@ from urllib.request import url2pathname
 import anyio
 import httpx2
 
-from videogen_mcp.http import HttpClient, backoff
+from videogen_mcp.http import REDACTED, HttpClient, backoff
 from videogen_mcp.providers import Adapter
 from videogen_mcp.urlguard import UrlGuard, UrlRefused
 
@@ -64,6 +64,9 @@ class Downloader:
         """Download with retries (exponential backoff, jitter); DownloadFailed says why the last one failed."""
         self._dir.mkdir(parents=True, exist_ok=True)
         adapter = self._adapters.get(provider)
+        if REDACTED in url:  # the provider signed it with its API key, which the server never sends to a CDN
+            raise DownloadFailed("the video URL carried the provider's API key, which the server removed and never "
+                                 "sends; download the video from the provider's dashboard", final=True)
         for attempt in range(1, self._attempts + 1):
             try:
                 with anyio.fail_after(self._timeout):  # a CDN that trickles bytes must not hold the task forever
