@@ -11,6 +11,11 @@ from mcp.server.transport_security import TransportSecuritySettings
 from videogen_mcp.config import Settings
 from videogen_mcp.errors import ConfigError
 
+#: On SIGTERM or SIGINT, calls still running (a get_task waiting 900 s, an SSE stream) are cut after this many
+#: seconds, so the server (its leases handed back) stops within 5 s. uvicorn then ends the process as the
+#: signal asks: killed by SIGTERM, or KeyboardInterrupt (exit code 130) for SIGINT, as over stdio.
+GRACE_SECONDS = 2
+
 
 def serve_http(settings: Settings, host: str, port: int) -> None:
     import uvicorn
@@ -24,7 +29,8 @@ def serve_http(settings: Settings, host: str, port: int) -> None:
     app: Any = server.streamable_http_app(host=host, transport_security=security)
     if settings.http_token:
         app = BearerGuard(app, settings.http_token)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS)
+    uvicorn.Server(config).run()  # not uvicorn.run, which turns a deferred SIGINT into exit code 0
 
 
 def transport_security(host: str, extra_hosts: tuple[str, ...] = ()) -> TransportSecuritySettings:

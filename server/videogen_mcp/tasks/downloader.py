@@ -13,6 +13,7 @@ from urllib.request import url2pathname
 import anyio
 import httpx2
 
+from videogen_mcp.errors import disk_full, is_disk_full
 from videogen_mcp.http import HttpClient, backoff
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,11 @@ class Downloader:
 
     async def fetch(self, url: str, task_id: str) -> Path:
         """Download with retries (exponential backoff, jitter); DownloadFailed says why the last one failed."""
-        self._dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # the task must still end, with a note saying why
+            raise DownloadFailed(disk_full(self._dir) if is_disk_full(exc) else f"cannot create {self._dir} "
+                                 f"({exc.strerror})") from None
         for attempt in range(1, self._attempts + 1):
             try:
                 with anyio.fail_after(self._timeout):  # a CDN that trickles bytes must not hold the task forever
@@ -57,7 +62,7 @@ class Downloader:
                 raise DownloadFailed(f"the file is larger than the {self._max_bytes // 1024**2} MB cap",
                                      final=True) from None
             except Exception as exc:  # whatever went wrong, the task must end: the URL stays in video_url
-                reason = _reason(exc)
+                reason = disk_full(self._dir) if is_disk_full(exc) else _reason(exc)
                 log.warning("download of task %s failed (attempt %d): %s", task_id, attempt, reason)
                 if attempt == self._attempts:
                     raise DownloadFailed(reason) from None
