@@ -25,7 +25,6 @@ from contextlib import suppress
 from typing import Any
 
 import anyio
-from anyio.abc import CancelScope
 from anyio.lowlevel import EventLoopToken, current_token
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
@@ -56,7 +55,7 @@ async def _serve(server: MCPServer) -> int | None:
     return stopped_by[0] if stopped_by else None
 
 
-async def _stop_on_signal(scope: CancelScope, stopped_by: list[int]) -> None:
+async def _stop_on_signal(scope: anyio.CancelScope, stopped_by: list[int]) -> None:
     with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
         async for signum in signals:
             stopped_by.append(signum)
