@@ -74,3 +74,10 @@ def test_a_store_error_names_the_database_and_what_to_do(tmp_path):
         store.get("t1")
     message = str(caught.value)
     assert str(tmp_path / "tasks.db") in message and "no such table" in message and "restart the server" in message
+
+
+async def test_handing_leases_back_at_shutdown_with_a_broken_store_logs_instead_of_raising(tmp_path, caplog):
+    async with rig(tmp_path) as r:
+        drop_tasks_table(tmp_path / "tasks.db")
+        r.poller.release()
+    assert "could not hand the task leases back" in caplog.text and "no such table" in caplog.text

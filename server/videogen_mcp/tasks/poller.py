@@ -15,7 +15,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from videogen_mcp.catalog import typical_seconds
-from videogen_mcp.errors import ProviderError, VideogenError
+from videogen_mcp.errors import ProviderError, StorageError, VideogenError
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import Task
 from videogen_mcp.providers import Adapter, PollResult, SubmitRequest
@@ -107,7 +107,10 @@ class Poller:
 
     def release(self) -> None:
         """Clean shutdown: hand this process's leases back so the next start resumes at once."""
-        self._store.release(self.owner)
+        try:
+            self._store.release(self.owner)
+        except StorageError as exc:  # the leases lapse on their own within LEASE_TTL
+            log.warning("could not hand the task leases back: %s", exc)
 
     def follow(self, task_id: str, submission: Submission | None = None) -> None:
         """Follow an unfinished task of a configured provider (once: later calls change nothing)."""
