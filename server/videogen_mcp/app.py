@@ -77,7 +77,7 @@ class VideogenServer(MCPServer):
         except ToolError as exc:  # the SDK prefixes "Error executing tool X: "; the agent needs only our sentence
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(describe_validation_error(exc.__cause__)) from None
-            if isinstance(exc.__cause__, ToolError):
+            if isinstance(exc.__cause__, ToolError | VideogenError):  # e.g. a StorageError from any tool
                 raise ToolError(str(exc.__cause__)) from None
             raise
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
+#: SQLite's primary result code for "database or disk is full".
+SQLITE_FULL = 13
+
 
 class VideogenError(Exception):
     """An error whose message is safe and useful to show to the caller as it is."""
@@ -60,3 +66,20 @@ class UnexpectedReply(ProviderError):
 
 class SubmitOutcomeUnknown(ProviderError):
     """The submit request may have created a (paid) job, but we cannot tell: never resubmit blindly."""
+
+
+class StorageError(VideogenError):
+    """The task database could not be read or written (a full disk, a damaged or altered file)."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC from the OS, or SQLite's "database or disk is full"."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF == SQLITE_FULL) or "database or disk is full" in str(exc)
+
+
+def disk_full(folder: Path) -> str:
+    return (f"the disk holding {folder} is full: free some space there, or set VIDEOGEN_DATA_DIR to a folder "
+            "on a disk with room and restart the server")

@@ -11,6 +11,9 @@ from videogen_mcp.models import Task
 from videogen_mcp.tasks.service import GenerateRequest, open_service
 
 BAR_WIDTH = 30
+#: C0 and C1 control characters and DEL: a provider's text (an error, a URL) must not drive the terminal with
+#: escape sequences. Line breaks and tabs become a plain space, so each task stays on one line.
+CONTROLS = {code: None for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]} | {ord(c): " " for c in "\t\n\r\v\f"}
 
 
 async def generate(settings: Settings, args: argparse.Namespace) -> int:
@@ -22,11 +25,11 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         task = await service.wait(task.task_id, 24 * 3600, _draw_bar)
     print(file=sys.stderr)
     if task.status != "completed":
-        print(f"videogen-mcp: the generation {task.status}: {task.error or 'no reason given'}", file=sys.stderr)
+        print(f"videogen-mcp: the generation {task.status}: {plain(task.error) or 'no reason given'}", file=sys.stderr)
         return 1
     if task.error:
-        print(f"note: {task.error}", file=sys.stderr)
-    print(task.video_path or task.video_url)
+        print(f"note: {plain(task.error)}", file=sys.stderr)
+    print(plain(task.video_path or task.video_url))
     return 0
 
 
@@ -41,7 +44,7 @@ def _absolute(image: str) -> str:
 async def _draw_bar(progress: float, message: str) -> None:
     filled = int(BAR_WIDTH * progress / 100)
     bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-    sys.stderr.write(f"\r[{bar}] {progress:5.1f}% {message:<40}")
+    sys.stderr.write(f"\r[{bar}] {progress:5.1f}% {plain(message):<40}")
     sys.stderr.flush()
 
 
@@ -73,5 +76,10 @@ async def tasks(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _task_line(task: Task) -> str:
-    where = task.video_path or task.video_url or task.error or ""
+    where = plain(task.video_path or task.video_url or task.error)
     return f"{task.task_id}  {task.status:<10} {task.progress:>3}%  {task.provider:<9} {task.created_at}  {where}"
+
+
+def plain(text: str | None) -> str:
+    """Text from a provider as the terminal should see it: without control characters (see CONTROLS)."""
+    return (text or "").translate(CONTROLS)

@@ -19,6 +19,7 @@ from urllib.request import url2pathname
 import anyio
 import httpx2
 
+from videogen_mcp.errors import disk_full, is_disk_full
 from videogen_mcp.http import REDACTED, HttpClient, backoff
 from videogen_mcp.providers import Adapter
 from videogen_mcp.urlguard import UrlGuard, UrlRefused
@@ -62,11 +63,15 @@ class Downloader:
 
     async def fetch(self, url: str, task_id: str, provider: str = "") -> Path:
         """Download with retries (exponential backoff, jitter); DownloadFailed says why the last one failed."""
-        self._dir.mkdir(parents=True, exist_ok=True)
         adapter = self._adapters.get(provider)
         if REDACTED in url:  # the provider signed it with its API key, which the server never sends to a CDN
             raise DownloadFailed("the video URL carried the provider's API key, which the server removed and never "
                                  "sends; download the video from the provider's dashboard", final=True)
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # the task must still end, with a note saying why
+            raise DownloadFailed(disk_full(self._dir) if is_disk_full(exc) else f"cannot create {self._dir} "
+                                 f"({exc.strerror})") from None
         for attempt in range(1, self._attempts + 1):
             try:
                 with anyio.fail_after(self._timeout):  # a CDN that trickles bytes must not hold the task forever
@@ -78,7 +83,7 @@ class Downloader:
                 log.warning("task %s: the video URL is refused: %s", task_id, exc)
                 raise DownloadFailed(str(exc), final=True) from None
             except Exception as exc:  # whatever went wrong, the task must end: the URL stays in video_url
-                reason = _reason(exc)
+                reason = disk_full(self._dir) if is_disk_full(exc) else _reason(exc)
                 log.warning("download of task %s failed (attempt %d): %s", task_id, attempt, reason)
                 if attempt == self._attempts:
                     raise DownloadFailed(reason) from None

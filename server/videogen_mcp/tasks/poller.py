@@ -15,13 +15,14 @@ import anyio
 from anyio.abc import TaskGroup
 
 from videogen_mcp.catalog import typical_seconds
-from videogen_mcp.errors import ProviderError, VideogenError
+from videogen_mcp.errors import ProviderError, StorageError, VideogenError
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import Task
 from videogen_mcp.providers import Adapter, PollResult, SubmitRequest
 from videogen_mcp.tasks.budget import RequestBudget
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
+from videogen_mcp.tasks.loops import run_every
 from videogen_mcp.tasks.redownload import failed_note
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import PollSchedule, elapsed_seconds, estimated_eta, estimated_progress, now_iso
@@ -41,15 +42,15 @@ SUBMIT_GRACE = 120.0
 RETRY_AFTER_BUG = 30.0
 #: How long a lease on a task lasts unless renewed; the holder renews it every third of that, whatever it
 #: is doing (submitting, sleeping through a Retry-After, downloading), so only a dead holder loses it.
+#: Fixed, whatever the poll settings: a process killed outright leaves its tasks for at most this long.
 LEASE_TTL = 30.0
-#: The shortest lease open_service hands out (tests poll every 0.05-0.5 s).
-MIN_LEASE_TTL = 5.0
 #: Most status polls a second to one provider, all tasks together (VIDEOGEN_POLL_BUDGET).
 DEFAULT_POLL_BUDGET = 20.0
 #: How often a process that does not hold a task's lease re-reads it (to wake its own waiters).
 OBSERVE_INTERVAL = 1.0
-#: How often the store is scanned for unfinished tasks nobody here follows (made by another process).
-RESCAN_INTERVAL = 30.0
+#: How often the store is scanned for unfinished tasks nobody here follows (made, or handed back at a clean
+#: stop, by another process): a released task is polled here within about this long. One indexed read of ids.
+RESCAN_INTERVAL = 1.0
 INTERRUPTED = (
     "the server stopped while submitting this task, so whether the provider received it is unknown; "
     "check the provider's dashboard before submitting again"
@@ -106,7 +107,10 @@ class Poller:
 
     def release(self) -> None:
         """Clean shutdown: hand this process's leases back so the next start resumes at once."""
-        self._store.release(self.owner)
+        try:
+            self._store.release(self.owner)
+        except StorageError as exc:  # the leases lapse on their own within LEASE_TTL
+            log.warning("could not hand the task leases back: %s", exc)
 
     def follow(self, task_id: str, submission: Submission | None = None) -> None:
         """Follow an unfinished task of a configured provider (once: later calls change nothing)."""
@@ -127,10 +131,12 @@ class Poller:
 
     async def rescan_forever(self) -> None:
         """Pick up tasks another process created and may have left (it stopped, its lease lapses)."""
-        while True:
-            await anyio.sleep(RESCAN_INTERVAL)
-            for task in self._store.unfinished():
-                self.follow(task.task_id)
+        await run_every(RESCAN_INTERVAL, self._rescan, "scanning the store for unfinished tasks", wait_first=True)
+
+    async def _rescan(self) -> None:
+        for task_id in self._store.unfinished_ids():
+            if task_id not in self._following:
+                self.follow(task_id)
 
     async def _follow(self, task_id: str, submission: Submission | None) -> None:
         try:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 import time
 
-import anyio
-
 from videogen_mcp.models import Task
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
+from videogen_mcp.tasks.loops import run_every
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import now_iso
 
@@ -43,11 +42,12 @@ class Redownloader:
 
     async def run_forever(self) -> None:
         """At start-up and then every CHECK_INTERVAL: try each due task once."""
-        while True:
-            for task in self._store.failed_downloads(DOWNLOAD_FAILED):
-                if self._due(task.task_id):
-                    await self._try(task)
-            await anyio.sleep(CHECK_INTERVAL)
+        await run_every(CHECK_INTERVAL, self._check, "retrying failed downloads")
+
+    async def _check(self) -> None:
+        for task in self._store.failed_downloads(DOWNLOAD_FAILED):
+            if self._due(task.task_id):
+                await self._try(task)
 
     def _due(self, task_id: str) -> bool:
         if task_id in self._given_up:

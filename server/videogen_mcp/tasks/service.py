@@ -19,7 +19,7 @@ from videogen_mcp.models import ModelInfo, ProviderInfo, Task, resource_uri
 from videogen_mcp.providers import Adapter, SubmitRequest, build_adapters, local
 from videogen_mcp.tasks.downloader import Downloader
 from videogen_mcp.tasks.events import TaskEvents
-from videogen_mcp.tasks.poller import DEFAULT_POLL_BUDGET, LEASE_TTL, MIN_LEASE_TTL, Poller, Submission
+from videogen_mcp.tasks.poller import DEFAULT_POLL_BUDGET, Poller, Submission
 from videogen_mcp.tasks.redownload import Redownloader
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import (
@@ -212,9 +212,8 @@ async def open_service(settings: Settings, *, follow: bool = True) -> AsyncItera
             downloader = (Downloader(client, settings.data_dir / "videos", guard=guard, adapters=adapters)
                           if settings.download else None)
             schedules = _schedules(settings, adapters)
-            lease_ttl = max(settings.poll_max_interval or LEASE_TTL, MIN_LEASE_TTL)
             budget = DEFAULT_POLL_BUDGET if settings.poll_budget is None else settings.poll_budget
-            poller = Poller(store, events, adapters, downloader, schedules, group, lease_ttl, budget)
+            poller = Poller(store, events, adapters, downloader, schedules, group, poll_budget=budget)
             service = TaskService(settings, store, events, adapters, poller)
             if follow:
                 await poller.resume()

@@ -6,10 +6,12 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from videogen_mcp.errors import ConfigError
+from videogen_mcp.errors import ConfigError, StorageError, disk_full, is_disk_full
 from videogen_mcp.models import TERMINAL_STATUSES, Task
 
 SCHEMA = """
@@ -47,6 +49,7 @@ class TaskStore:
     """A small synchronous store: each call is one short SQLite statement on a local file."""
 
     def __init__(self, path: Path) -> None:
+        self._path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
@@ -98,7 +101,7 @@ class TaskStore:
         for start in range(0, len(task_ids), RENEW_CHUNK):
             chunk = task_ids[start:start + RENEW_CHUNK]
             marks = ", ".join("?" * len(chunk))
-            with self._lock:
+            with self._using():
                 self._db.execute(f"UPDATE tasks SET lease_until = ? WHERE owner = ? AND task_id IN ({marks})",
                                  [until, owner, *chunk])
                 rows = self._db.execute(f"SELECT task_id FROM tasks WHERE owner = ? AND task_id IN ({marks})",
@@ -158,13 +161,36 @@ class TaskStore:
         rows = self._query(f"SELECT * FROM tasks WHERE status NOT IN ({marks}) ORDER BY seq", list(TERMINAL_STATUSES))
         return [_task(r) for r in rows]
 
+    def unfinished_ids(self) -> list[str]:
+        marks = ", ".join("?" * len(TERMINAL_STATUSES))
+        rows = self._query(f"SELECT task_id FROM tasks WHERE status NOT IN ({marks}) ORDER BY seq",
+                           list(TERMINAL_STATUSES))
+        return [row[0] for row in rows]
+
     def _execute(self, sql: str, args: list[Any]) -> int:
-        with self._lock:
+        with self._using():
             return self._db.execute(sql, args).rowcount
 
     def _query(self, sql: str, args: list[Any]) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._using():
             return self._db.execute(sql, args).fetchall()
+
+    @contextmanager
+    def _using(self) -> Iterator[None]:
+        """Hold the connection; a database failure leaves as a StorageError saying what to do about it."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.IntegrityError:
+                raise  # a bug in this server (a duplicate id), not the database's state
+            except (sqlite3.DatabaseError, OSError) as exc:
+                raise StorageError(self._failure(exc)) from exc
+
+    def _failure(self, exc: BaseException) -> str:
+        if is_disk_full(exc):
+            return disk_full(self._path.parent)
+        return (f"the task database {self._path} failed ({exc}); try again, and if it keeps failing, restart the "
+                "server (which recreates a missing table)")
 
 
 def _task(row: sqlite3.Row) -> Task:
