@@ -12,6 +12,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp_types import CallToolResult, Resource, TextContent, ToolAnnotations
+from mcp_types import Tool as MCPTool
 from pydantic import Field, ValidationError
 
 from videogen_mcp import __version__
@@ -32,7 +33,7 @@ from videogen_mcp.tasks.requests import (
     WaitSeconds,
 )
 from videogen_mcp.tasks.service import GenerateRequest, TaskService, open_service
-from videogen_mcp.validation import describe_validation_error
+from videogen_mcp.validation import describe_unknown_arguments, describe_validation_error
 
 INSTRUCTIONS = f"""\
 Generates videos from an image and a prompt with Kling models. Call generate_video; if the task it
@@ -69,11 +70,18 @@ GENERATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempo
 
 
 class VideogenServer(MCPServer):
-    """MCPServer with a dynamic resource list and readable argument errors."""
+    """MCPServer with a dynamic resource list, readable argument errors, and unknown arguments refused."""
 
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.state = state
+        self._argument_names: dict[str, list[str]] = {}
+
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await super().list_tools()
+        for tool in tools:
+            tool.input_schema["additionalProperties"] = False  # call_tool refuses them rather than drop them
+        return tools
 
     async def list_resources(self) -> list[Resource]:
         tasks = self.state.service.list(limit=100) if self.state.service else []
@@ -84,6 +92,10 @@ class VideogenServer(MCPServer):
         ]
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        known = await self._arguments_of(name)
+        unknown = [key for key in arguments if known is not None and key not in known]
+        if unknown:  # the SDK would drop them silently: a typo must not turn 10 s into the default 5 s
+            raise ToolError(describe_unknown_arguments(name, unknown, known or []))
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:  # the SDK prefixes "Error executing tool X: "; the agent needs only our sentence
@@ -92,6 +104,13 @@ class VideogenServer(MCPServer):
             if isinstance(exc.__cause__, ToolError):
                 raise ToolError(str(exc.__cause__)) from None
             raise
+
+    async def _arguments_of(self, tool: str) -> list[str] | None:
+        """The tool's argument names from its input schema; None for a tool that does not exist."""
+        if tool not in self._argument_names:
+            self._argument_names = {t.name: list(t.input_schema.get("properties", {}))
+                                    for t in await super().list_tools()}
+        return self._argument_names.get(tool)
 
 
 class AppState:

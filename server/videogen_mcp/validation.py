@@ -30,17 +30,17 @@ def _check(rules: TypeAdapter[Any], value: object) -> None:
         raise InvalidInput(describe_validation_error(exc)) from None
 
 
-def describe_unknown_arguments(unknown: Iterable[str], known: Iterable[str]) -> str:
+def describe_unknown_arguments(tool: str, unknown: Iterable[str], known: Iterable[str]) -> str:
     """`unknown argument 'durration'; did you mean 'duration'?`, one clause per unknown name."""
     known = sorted(known)
-    return "; ".join(_describe_unknown(name, known) for name in unknown)
+    return "; ".join(_describe_unknown(tool, name, known) for name in unknown)
 
 
-def _describe_unknown(name: str, known: list[str]) -> str:
+def _describe_unknown(tool: str, name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     if close:
         return f"unknown argument {name!r}; did you mean {close[0]!r}?"
-    return f"unknown argument {name!r}; the arguments are: {', '.join(known) or 'none'}"
+    return f"unknown argument {name!r}; {tool} takes {', '.join(known) or 'no arguments'}"
 
 
 def describe_validation_error(error: ValidationError) -> str:
