@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ class Local(Adapter):
         _remove_old_files(staging)
 
     async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
-        data = image.data if image.data is not None else await self._fetch(image.url or "")
+        data = (await self.prepare_image(image)).data or b""
         job_id = f"local-{uuid.uuid4().hex}"
         self._staging.mkdir(parents=True, exist_ok=True)
         self._path(job_id, ".src").write_bytes(data)
@@ -86,19 +86,24 @@ class Local(Adapter):
         progress = int(99 * job.done_frames / job.total_frames) if job.total_frames else 0
         return PollResult("processing", "processing", progress=progress, eta_seconds=_eta(job))
 
-    async def _fetch(self, url: str) -> bytes:
-        """Read an image URL (at most 10 MB, never more into memory) and check it like a local file."""
+    async def prepare_image(self, image: ImageInput) -> ImageInput:
+        """Read an image URL now (at most 10 MB, never more into memory) and check it like a local file."""
+        if image.data is not None:
+            return image
         data = bytearray()
         try:
-            async with self._client.stream("GET", url) as response:
+            async with self._client.stream("GET", image.url or "") as response:
                 response.raise_for_status()
                 async for chunk in response.aiter_bytes():
                     data += chunk
                     if len(data) > MAX_BYTES:
                         raise InvalidInput("the image at the URL is larger than 10 MB")
         except httpx2.HTTPError as exc:
-            raise InvalidInput(f"the local provider could not fetch the image URL ({type(exc).__name__})") from None
-        return check_image_bytes(bytes(data), "at the URL").data or b""
+            reason = f"HTTP {exc.response.status_code}" if isinstance(exc, httpx2.HTTPStatusError) else \
+                type(exc).__name__
+            raise InvalidInput(f"the local provider could not fetch the image URL ({reason}): check the URL is "
+                               "reachable from this machine, or pass a local file") from None
+        return replace(check_image_bytes(bytes(data), "at the URL"), url=image.url)  # the task record keeps the URL
 
     def _restart(self, job_id: str) -> _Job | None:
         if not self._path(job_id, ".src").is_file():

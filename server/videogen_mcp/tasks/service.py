@@ -93,6 +93,7 @@ class TaskService:
         if req.duration not in offering.model.durations:
             raise InvalidInput(f"duration must be 5 or 10 seconds, got {req.duration}")
         image = await anyio.to_thread.run_sync(lambda: load_image(req.image, allow_local=allow_local_files))
+        image = await adapter.prepare_image(image)
         task = self._new_task(adapter.name, offering.model.id, req)
         self._store.insert(task, _request_record(req, image, offering), self._poller.owner, self._poller.lease_ttl)
         await self.events.publish(task.task_id, created=True)
