@@ -93,7 +93,7 @@ class VideogenServer(MCPServer):
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         known = await self._arguments_of(name)
-        unknown = [key for key in arguments if known is not None and key not in known]
+        unknown = [key for key in arguments if key not in known] if known is not None else []
         if unknown:  # the SDK would drop them silently: a typo must not turn 10 s into the default 5 s
             raise ToolError(describe_unknown_arguments(name, unknown, known or []))
         try:
