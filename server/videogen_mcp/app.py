@@ -12,20 +12,33 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp_types import CallToolResult, Resource, TextContent, ToolAnnotations
+from mcp_types import Tool as MCPTool
 from pydantic import Field, ValidationError
 
 from videogen_mcp import __version__
 from videogen_mcp.config import Settings
-from videogen_mcp.errors import TaskNotFound, VideogenError
-from videogen_mcp.models import ProviderList, Task, TaskList, TaskStatus
+from videogen_mcp.errors import InvalidInput, VideogenError
+from videogen_mcp.models import ProviderList, Task, TaskList
 from videogen_mcp.notifications import LegacySubscriptions, Notifier
+from videogen_mcp.tasks.requests import (
+    MAX_GUIDANCE,
+    MAX_WAIT,
+    MIN_GUIDANCE,
+    GuidanceScale,
+    Limit,
+    NegativePrompt,
+    Prompt,
+    StatusFilter,
+    TaskId,
+    WaitSeconds,
+)
 from videogen_mcp.tasks.service import GenerateRequest, TaskService, open_service
-from videogen_mcp.validation import describe_validation_error
+from videogen_mcp.validation import describe_unknown_arguments, describe_validation_error
 
-INSTRUCTIONS = """\
+INSTRUCTIONS = f"""\
 Generates videos from an image and a prompt with Kling models. Call generate_video; if the task it
 returns is not completed yet, call get_task with its task_id and wait_seconds=45 (hosts cut calls at
-about 60 s; use up to 900 where they do not), again until status is completed (then video_path is
+about 60 s; use up to {MAX_WAIT} where they do not), again until status is completed (then video_path is
 the local file) or failed (then error says why). Every task is followed in the background and is
 also readable as the resource task://<task_id>."""
 
@@ -39,8 +52,8 @@ up to `wait_seconds` (default 45); if the video is not ready by then it returns 
 stands: call get_task(task_id, wait_seconds=...) to keep waiting. The generation is never lost when
 a call ends. Each call starts a new paid generation: do not repeat it to check on a task."""
 
-GET_DESCRIPTION = """\
-Get a video task by its task_id, optionally waiting up to `wait_seconds` (0-900) for it to finish.
+GET_DESCRIPTION = f"""\
+Get a video task by its task_id, optionally waiting up to `wait_seconds` (0-{MAX_WAIT}) for it to finish.
 Use this after generate_video returned a task that is still queued or processing. A completed task
 has `video_path` (the local MP4) and `video_url`; a failed one has `error`."""
 
@@ -57,11 +70,18 @@ GENERATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempo
 
 
 class VideogenServer(MCPServer):
-    """MCPServer with a dynamic resource list and readable argument errors."""
+    """MCPServer with a dynamic resource list, readable argument errors, and unknown arguments refused."""
 
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.state = state
+        self._argument_names: dict[str, list[str]] = {}
+
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await super().list_tools()
+        for tool in tools:
+            tool.input_schema["additionalProperties"] = False  # call_tool refuses them rather than drop them
+        return tools
 
     async def list_resources(self) -> list[Resource]:
         tasks = self.state.service.list(limit=100) if self.state.service else []
@@ -72,6 +92,10 @@ class VideogenServer(MCPServer):
         ]
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        known = await self._arguments_of(name)
+        unknown = [key for key in arguments if key not in known] if known is not None else []
+        if unknown:  # the SDK would drop them silently: a typo must not turn 10 s into the default 5 s
+            raise ToolError(describe_unknown_arguments(name, unknown, known or []))
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:  # the SDK prefixes "Error executing tool X: "; the agent needs only our sentence
@@ -80,6 +104,13 @@ class VideogenServer(MCPServer):
             if isinstance(exc.__cause__, ToolError | VideogenError):  # e.g. a StorageError from any tool
                 raise ToolError(str(exc.__cause__)) from None
             raise
+
+    async def _arguments_of(self, tool: str) -> list[str] | None:
+        """The tool's argument names from its input schema; None for a tool that does not exist."""
+        if tool not in self._argument_names:
+            self._argument_names = {t.name: list(t.input_schema.get("properties", {}))
+                                    for t in await super().list_tools()}
+        return self._argument_names.get(tool)
 
 
 class AppState:
@@ -128,7 +159,7 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
     @server.tool(description=GENERATE_DESCRIPTION, annotations=GENERATES)
     async def generate_video(
         image: Annotated[str, Field(description="https:// URL, data:image/...;base64 URI, or absolute local path.")],
-        prompt: Annotated[str, Field(min_length=1, max_length=2500, description="What should happen in the video.")],
+        prompt: Annotated[Prompt, Field(description="What should happen in the video.")],
         ctx: Context,
         provider: Annotated[str | None, Field(description="wavespeed, gptproto, aimlapi, myrouter, or local "
                                                           "(offline camera move, no AI); default: the server's "
@@ -136,11 +167,11 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
         model: Annotated[str | None, Field(description="Canonical model id such as kling-v2.1-i2v-pro "
                                                        "(the default); see list_providers.")] = None,
         duration: Annotated[Literal[5, 10], Field(description="Video length in seconds: 5 or 10.")] = 5,
-        negative_prompt: Annotated[str | None, Field(max_length=2500, description="What to avoid.")] = None,
-        guidance_scale: Annotated[float | None, Field(ge=0, le=1, description="How closely to follow the "
-                                                                              "prompt, 0-1 (default 0.5).")] = None,
-        wait_seconds: Annotated[float, Field(ge=0, le=900, description="How long to wait for the video "
-                                                                       "before returning (0-900).")] = 45,
+        negative_prompt: Annotated[NegativePrompt, Field(description="What to avoid.")] = None,
+        guidance_scale: Annotated[GuidanceScale, Field(description=f"How closely to follow the prompt, {MIN_GUIDANCE}-"
+                                                                   f"{MAX_GUIDANCE} (default 0.5).")] = None,
+        wait_seconds: Annotated[WaitSeconds, Field(description="How long to wait for the video before "
+                                                               f"returning (0-{MAX_WAIT} s).")] = 45,
     ) -> Annotated[CallToolResult, Task]:
         service = state.require_service()
         started = anyio.current_time()
@@ -154,10 +185,10 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
 
     @server.tool(description=GET_DESCRIPTION, annotations=READ_ONLY)
     async def get_task(
-        task_id: Annotated[str, Field(min_length=1, max_length=100, description="The task_id to look up.")],
+        task_id: Annotated[TaskId, Field(description="The task_id to look up.")],
         ctx: Context,
-        wait_seconds: Annotated[float, Field(ge=0, le=900, description="Wait up to this long for the task to "
-                                                                       "finish (0-900).")] = 0,
+        wait_seconds: Annotated[WaitSeconds, Field(description="Wait up to this long for the task to finish "
+                                                               f"(0-{MAX_WAIT} s).")] = 0,
     ) -> Annotated[CallToolResult, Task]:
         service = state.require_service()
         with user_errors():
@@ -166,10 +197,11 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
 
     @server.tool(description=LIST_DESCRIPTION, annotations=READ_ONLY)
     def list_tasks(
-        status: Annotated[TaskStatus | None, Field(description="Only tasks with this status.")] = None,
-        limit: Annotated[int, Field(ge=1, le=200, description="How many of the newest tasks.")] = 20,
+        status: Annotated[StatusFilter, Field(description="Only tasks with this status.")] = None,
+        limit: Annotated[Limit, Field(description="How many of the newest tasks.")] = 20,
     ) -> TaskList:
-        return TaskList(tasks=state.require_service().list(status, limit))
+        with user_errors():
+            return TaskList(tasks=state.require_service().list(status, limit))
 
 
 def _add_resources(server: MCPServer, state: AppState) -> None:
@@ -178,7 +210,7 @@ def _add_resources(server: MCPServer, state: AppState) -> None:
     def task_resource(task_id: str) -> str:
         try:
             return state.require_service().get(task_id).model_dump_json()
-        except TaskNotFound as exc:
+        except InvalidInput as exc:  # no such task, or an id no task can have
             raise ResourceNotFoundError(str(exc)) from None
 
 

@@ -197,6 +197,8 @@ def numeric_text(value: Any) -> bool:
 def expected(args: dict, image_verdict: str) -> str:
     """VALID, INVALID or EITHER (lax coercions, and values the client itself rewrites: NaN is sent as null)."""
     verdicts = [image_verdict]
+    if set(args) - KNOWN:
+        verdicts.append(INVALID)  # unknown arguments are refused, never dropped
     prompt = args.get("prompt", MISSING)
     if not isinstance(prompt, str) or not 1 <= len(prompt) <= 2500:
         verdicts.append(INVALID)

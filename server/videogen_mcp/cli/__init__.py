@@ -11,8 +11,10 @@ from typing import Any
 
 import anyio
 
-from videogen_mcp.config import Settings, load_settings
+from videogen_mcp.catalog import DEFAULT_MODEL
+from videogen_mcp.config import ALL_PROVIDERS, Settings, load_settings
 from videogen_mcp.errors import VideogenError
+from videogen_mcp.tasks.requests import MAX_GUIDANCE, MAX_LIMIT, MAX_PROMPT, MIN_GUIDANCE, MIN_LIMIT
 from videogen_mcp.tasks.store import TaskStore
 
 log = logging.getLogger("videogen_mcp")
@@ -40,27 +42,39 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="videogen-mcp", description="MCP server for image-to-video generation.")
+    parser = argparse.ArgumentParser(
+        prog="videogen-mcp", description="MCP server for image-to-video generation.",
+        epilog="With no command, videogen-mcp serves MCP over stdio: the command an MCP host such as Claude Desktop "
+               "runs. Provider keys and settings come from environment variables (see the README).")
     parser.set_defaults(run=_serve_stdio)
     commands = parser.add_subparsers(title="commands")
     serve = commands.add_parser("serve", help="serve MCP over stdio or streamable HTTP")
-    serve.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio",
+                       help="stdio (the default) or streamable-http (served at /mcp)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on for streamable-http (default 127.0.0.1; any other address "
+                            "needs VIDEOGEN_HTTP_TOKEN)")
+    serve.add_argument("--port", type=int, default=8000, help="port for streamable-http (default 8000)")
     serve.set_defaults(run=_serve)
     generate = commands.add_parser("generate", help="generate one video from a terminal")
-    generate.add_argument("--image", required=True, help="https:// URL, data URI or local path")
-    generate.add_argument("--prompt", required=True)
-    generate.add_argument("--provider")
-    generate.add_argument("--model")
-    generate.add_argument("--duration", type=int, choices=[5, 10], default=5)
-    generate.add_argument("--negative-prompt")
-    generate.add_argument("--guidance-scale", type=float)
+    generate.add_argument("--image", required=True, help="https:// URL, data URI or local path (JPEG or PNG)")
+    generate.add_argument("--prompt", required=True, help=f"what should happen in the video (1-{MAX_PROMPT} "
+                                                          "characters)")
+    generate.add_argument("--provider", help=f"one of {', '.join(ALL_PROVIDERS)} (default: the default provider; "
+                                             "see `videogen-mcp providers`)")
+    generate.add_argument("--model", help=f"canonical model id (default {DEFAULT_MODEL}; see `videogen-mcp "
+                                          "providers`)")
+    generate.add_argument("--duration", type=int, default=5, help="video length in seconds, as the model allows "
+                                                                  "(default 5)")
+    generate.add_argument("--negative-prompt", help=f"what to avoid (at most {MAX_PROMPT} characters)")
+    generate.add_argument("--guidance-scale", type=float, help=f"how closely to follow the prompt, {MIN_GUIDANCE}-"
+                                                               f"{MAX_GUIDANCE} (default 0.5)")
     generate.set_defaults(run=_command("generate"))
     commands.add_parser("providers", help="providers and models, and which are configured").set_defaults(
         run=_command("providers"))
     tasks = commands.add_parser("tasks", help="the most recent tasks")
-    tasks.add_argument("--limit", type=int, default=20)
+    tasks.add_argument("--limit", type=int, default=20, help=f"how many of the newest tasks to show, {MIN_LIMIT}-"
+                                                             f"{MAX_LIMIT} (default 20)")
     tasks.set_defaults(run=_command("tasks"))
     return parser
 

@@ -6,8 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+import anyio
+
 from videogen_mcp.config import Settings
 from videogen_mcp.models import Task
+from videogen_mcp.tasks.requests import MAX_WAIT
 from videogen_mcp.tasks.service import GenerateRequest, open_service
 
 BAR_WIDTH = 30
@@ -22,7 +25,13 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
     async with open_service(settings) as service:
         task = await service.generate(request)
         print(f"task {task.task_id} submitted to {task.provider}", file=sys.stderr)
-        task = await service.wait(task.task_id, 24 * 3600, _draw_bar)
+        try:
+            while not task.finished:
+                task = await service.wait(task.task_id, MAX_WAIT, _draw_bar)
+        except anyio.get_cancelled_exc_class():  # Ctrl-C: asyncio cancels the main task, then main() exits 130
+            print(f"\nvideogen-mcp: stopped waiting; task {task.task_id} goes on at {task.provider} and resumes "
+                  "the next time the server runs", file=sys.stderr)
+            raise
     print(file=sys.stderr)
     if task.status != "completed":
         print(f"videogen-mcp: the generation {task.status}: {plain(task.error) or 'no reason given'}", file=sys.stderr)

@@ -71,6 +71,10 @@ class Adapter:
         headers = {**self.auth_headers(), **kwargs.pop("headers", {})}
         return httpx2.Request(method, self.url(path), headers=headers, **kwargs)
 
+    async def prepare_image(self, image: ImageInput) -> ImageInput:
+        """The image as submit will take it, got ready before any task is stored (so a bad one leaves none)."""
+        return image
+
     async def image_reference(self, image: ImageInput) -> str:
         """What goes in the request's image field: the URL, or a data URI of the checked bytes."""
         return image.url or image.data_uri()

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,9 @@ SLOTS = 2
 #: Staged files older than this are removed when the server starts.
 KEEP_SECONDS = 2 * 24 * 3600
 #: Every failure to read an image URL says the same, so the answers cannot tell an open port from a closed one.
-FETCH_FAILED = ("the local provider could not fetch the image URL: pass a public http(s) URL that serves the "
-                f"image, or a data URI (the operator may allow private addresses with {OPT_OUT})")
+FETCH_FAILED = ("the local provider could not fetch the image URL: check the URL is reachable from this machine "
+                "and serves the image, or pass a local file or a data URI (private addresses are refused unless the "
+                f"operator sets {OPT_OUT})")
 
 
 @dataclass
@@ -73,7 +74,7 @@ class Local(Adapter):
         _remove_old_files(staging)
 
     async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
-        data = image.data if image.data is not None else await self._fetch(image.url or "")
+        data = (await self.prepare_image(image)).data or b""
         job_id = f"local-{uuid.uuid4().hex}"
         self._staging.mkdir(parents=True, exist_ok=True)
         self._path(job_id, ".src").write_bytes(data)
@@ -92,20 +93,22 @@ class Local(Adapter):
         progress = int(99 * job.done_frames / job.total_frames) if job.total_frames else 0
         return PollResult("processing", "processing", progress=progress, eta_seconds=_eta(job))
 
-    async def _fetch(self, url: str) -> bytes:
-        """Read an image URL (at most 10 MB, never more into memory) and check it like a local file."""
+    async def prepare_image(self, image: ImageInput) -> ImageInput:
+        """Read an image URL now (at most 10 MB, never more into memory) and check it like a local file."""
+        if image.data is not None:
+            return image
         data = bytearray()
         try:
-            async with self._guard.stream(self._client, url) as response:
+            async with self._guard.stream(self._client, image.url or "") as response:
                 response.raise_for_status()
                 async for chunk in response.aiter_bytes():
                     data += chunk
                     if len(data) > MAX_BYTES:
                         raise InvalidInput("the image at the URL is larger than 10 MB")
-        except (httpx2.HTTPError, UrlRefused, OSError) as exc:
+        except (httpx2.HTTPError, UrlRefused, OSError) as exc:  # one sentence whatever happened: no port scanning
             log.info("local: fetching an image URL failed: %s", type(exc).__name__)
             raise InvalidInput(FETCH_FAILED) from None
-        return check_image_bytes(bytes(data), "at the URL").data or b""
+        return replace(check_image_bytes(bytes(data), "at the URL"), url=image.url)  # the task record keeps the URL
 
     def _restart(self, job_id: str) -> _Job | None:
         if self._path(job_id, ".mp4").is_file():

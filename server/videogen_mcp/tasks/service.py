@@ -6,7 +6,6 @@ import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import anyio
 
@@ -21,6 +20,7 @@ from videogen_mcp.tasks.downloader import Downloader
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import DEFAULT_POLL_BUDGET, Poller, Submission
 from videogen_mcp.tasks.redownload import Redownloader
+from videogen_mcp.tasks.requests import GenerateRequest
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import (
     PollSchedule,
@@ -31,6 +31,7 @@ from videogen_mcp.tasks.timing import (
     now_iso,
 )
 from videogen_mcp.urlguard import UrlGuard
+from videogen_mcp.validation import check_generate, check_task_arguments
 
 #: The longest gap between two polls unless VIDEOGEN_POLL_MAX_INTERVAL says otherwise. Polls this sparse
 #: happen only while the video cannot be ready yet (a 1,000-task backlog then costs ~17 polls a second).
@@ -39,17 +40,6 @@ DEFAULT_MAX_GAP = 60.0
 PROGRESS_TICK = 1.0
 
 ProgressReport = Callable[[float, str], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class GenerateRequest:
-    image: str
-    prompt: str
-    provider: str | None = None
-    model: str | None = None
-    duration: int = 5
-    negative_prompt: str | None = None
-    guidance_scale: float | None = None
 
 
 class TaskService:
@@ -90,12 +80,13 @@ class TaskService:
     async def generate(
         self, req: GenerateRequest, *, allow_local_files: bool = True, submit_wait: float = math.inf
     ) -> Task:
-        """Validate, write the task, hand it to the poller, and return once the provider accepted it.
+        """Check every argument, write the task, hand it to the poller, and return once the provider accepted it.
 
         A provider refusal (bad key, no credit, ...) is raised; the task stays in the store as failed.
         If the provider has not answered within `submit_wait` seconds, the task is returned as it
         stands (queued, no provider id yet) and the submission goes on in the background.
         """
+        check_generate(req)
         if not req.prompt.strip():
             raise InvalidInput("prompt is blank: describe what should happen in the video")
         adapter = self._adapter(req.provider)
@@ -103,6 +94,7 @@ class TaskService:
         if req.duration not in offering.model.durations:
             raise InvalidInput(f"duration must be 5 or 10 seconds, got {req.duration}")
         image = await anyio.to_thread.run_sync(lambda: load_image(req.image, allow_local=allow_local_files))
+        image = await adapter.prepare_image(image)
         task = self._new_task(adapter.name, offering.model.id, req)
         self._store.insert(task, _request_record(req, image, offering), self._poller.owner, self._poller.lease_ttl)
         await self.events.publish(task.task_id, created=True)
@@ -139,16 +131,19 @@ class TaskService:
 
     # -- read --------------------------------------------------------------------------------
     def get(self, task_id: str) -> Task:
+        check_task_arguments(task_id=task_id)
         task = self._store.get(task_id.strip())
         if task is None:
             raise TaskNotFound(f"no task has id {task_id!r}; call list_tasks to see the stored tasks")
         return task
 
     def list(self, status: str | None = None, limit: int = 20) -> list[Task]:
+        check_task_arguments(status=status, limit=limit)
         return self._store.list(status, limit)
 
     async def wait(self, task_id: str, seconds: float, report: ProgressReport | None = None) -> Task:
         """Wait up to `seconds` for the task to finish, reporting rising progress; never polls a provider."""
+        check_task_arguments(task_id=task_id, wait_seconds=seconds)
         task_id = task_id.strip()
         task = self.get(task_id)
         if not task.finished:
