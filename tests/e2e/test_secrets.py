@@ -10,15 +10,10 @@ its 300th character must not leave the first half of a key behind.
 from __future__ import annotations
 
 import base64
-import io
 import json
-import socket
-import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager, suppress
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +21,13 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
-from PIL import Image
 
-from tests.conftest import PROVIDERS, SERVER_COMMAND, server_env
+from tests.conftest import PROVIDERS, server_env
 from tests.e2e.helpers import MessageLog, ProgressLog, text_of
 from tests.e2e.observed import observed_client
-from tests.e2e.test_http_transport import free_port
 from tests.fakes import FakeError, FakeProvider
+from tests.support.images import image_bytes
+from tests.support.servers import http_server
 
 pytestmark = pytest.mark.anyio
 
@@ -97,12 +92,6 @@ def _dump(value: Any) -> Any:
     return dump(mode="json") if dump else repr(value)
 
 
-def noisy_png(size: tuple[int, int] = (480, 360)) -> bytes:
-    buffer = io.BytesIO()
-    Image.effect_noise(size, 80).convert("RGB").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def payload_needles(data: bytes) -> list[str]:
     """Pieces of the image's base64 (start and middle) and of its raw bytes (as the Haystack decodes them)."""
     b64 = base64.b64encode(data).decode()
@@ -122,25 +111,6 @@ def debug_server(env: dict, stderr: Path, **kwargs: Any) -> AbstractAsyncContext
     return observed_client(env, stderr, command=sys.executable, args=["-c", DEBUG_LAUNCHER], **kwargs)
 
 
-@contextmanager
-def logged_http_server(env: dict, stderr: Path) -> Iterator[str]:
-    """`videogen-mcp serve --transport streamable-http` with its stderr in a file; yields the /mcp URL."""
-    port = free_port()
-    with stderr.open("w") as errlog:
-        proc = subprocess.Popen([SERVER_COMMAND, "serve", "--transport", "streamable-http", "--port", str(port)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=errlog)
-        try:
-            for _ in range(200):
-                assert proc.poll() is None, stderr.read_text()
-                with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-                time.sleep(0.1)
-            yield f"http://127.0.0.1:{port}/mcp"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-
-
 def echoing(fake, provider: str, status: int, message: str, **headers: str) -> FakeError:
     """An error in the provider's own body shape whose message says what we like (the key, say)."""
     return FakeError(status, fake.provider(provider).error_body(status, message), headers)
@@ -154,7 +124,7 @@ def straddling(secret: str, provider: str) -> str:
 
 
 async def test_no_key_and_no_image_payload_anywhere(fake, canaries, tmp_path):
-    image = noisy_png()
+    image = image_bytes((480, 360), noise=80)
     photo = tmp_path / "photo.png"
     photo.write_bytes(image)
     data_uri = "data:image/png;base64," + base64.b64encode(image).decode()
@@ -241,7 +211,7 @@ def test_http_token_never_reaches_a_response_or_the_log(fake, tmp_path):
     token = canary("http")
     env = server_env(fake, tmp_path / "data", VIDEOGEN_HTTP_TOKEN=token)
     seen, stderr = Haystack(), tmp_path / "stderr.log"
-    with logged_http_server(env, stderr) as url:
+    with http_server(env, stderr=stderr) as url:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {token[:-1]}"},
                         {"Authorization": token}):
             refused = httpx2.post(url, headers=headers, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})

@@ -8,7 +8,7 @@ import anyio
 import httpx2
 import pytest
 
-from tests.unit.test_poller import VIDEO_URL, put, until, video_downloader
+from tests.support.rig import VIDEO_URL, put, until, video_downloader
 from videogen_mcp.tasks import redownload
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
