@@ -417,7 +417,11 @@ def test_every_provider_name_that_is_not_configured_is_refused_before_any_call(s
 
 
 def test_the_server_is_still_alive_and_answering(served):
-    assert alive(served.pid)
+    good = served.files["good.png"][0]
+    made = served.call("generate_video", {"image": good, "prompt": "a cat waves", "wait_seconds": 0})
+    assert not made.is_error, text_of(made)
     listed = served.call("list_tasks", {"limit": 200})
-    assert not listed.is_error and listed.structured_content["tasks"]
+    assert not listed.is_error
+    assert made.structured_content["task_id"] in [task["task_id"] for task in listed.structured_content["tasks"]]
+    assert alive(served.pid)
 

@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import httpx2
 
+from tests.support.waits import until
 from videogen_mcp.config import Settings
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import Task
@@ -166,11 +167,6 @@ def put(store: TaskStore, task_id: str = "t1", *, age: float = 0.0, **fields: ob
     row = task(task_id, created_at=ago(age), updated_at=ago(age), **fields)
     store.insert(row, {})
     return row
-
-
-async def until(condition: Callable[[], object], step: float = 0.002) -> None:
-    while not condition():
-        await anyio.sleep(step)
 
 
 async def settled(store: TaskStore, task_id: str = "t1") -> Task:
