@@ -74,7 +74,7 @@ async def test_claude_desktop_checkout_entry_follows_a_generation(fake, tmp_path
     entry = config["mcpServers"]["videogen-checkout"]
     command = entry["command"].replace("/absolute/path/to/videogen-mcp/.venv/bin", str(Path(sys.executable).parent))
     assert command == SERVER_COMMAND and entry["args"] == []
-    env = {**server_env(fake, tmp_path / "data"), **{k: v for k, v in entry["env"].items() if "KEY" not in k}}
+    env = {**server_env(fake, tmp_path / "data"), **{k: v for k, v in entry.get("env", {}).items() if "KEY" not in k}}
     env["VIDEOGEN_DATA_DIR"] = str(tmp_path / "data")
     async with stdio_client(env, mode) as client:
         result = await client.call_tool("generate_video", {"image": str(png), "prompt": "a cat waves"})
