@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ERAS, SERVER_COMMAND, server_env, stdio_client
+from tests.support.servers import run_cli
 from videogen_mcp.config import default_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(args: list[str], env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([SERVER_COMMAND, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_generate_prints_the_video_path_on_stdout(fake, tmp_path, png):
@@ -74,7 +70,7 @@ async def test_claude_desktop_checkout_entry_follows_a_generation(fake, tmp_path
     entry = config["mcpServers"]["videogen-checkout"]
     command = entry["command"].replace("/absolute/path/to/videogen-mcp/.venv/bin", str(Path(sys.executable).parent))
     assert command == SERVER_COMMAND and entry["args"] == []
-    env = {**server_env(fake, tmp_path / "data"), **{k: v for k, v in entry["env"].items() if "KEY" not in k}}
+    env = {**server_env(fake, tmp_path / "data"), **{k: v for k, v in entry.get("env", {}).items() if "KEY" not in k}}
     env["VIDEOGEN_DATA_DIR"] = str(tmp_path / "data")
     async with stdio_client(env, mode) as client:
         result = await client.call_tool("generate_video", {"image": str(png), "prompt": "a cat waves"})

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.conftest import SERVER_COMMAND, server_env
-from tests.e2e.test_cli import run_cli
+from tests.support.servers import run_cli
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import server_env
-from tests.e2e.test_cli import run_cli
+from tests.support.servers import run_cli
 
 #: C0 and C1 control characters and DEL: what a terminal may act on.
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")

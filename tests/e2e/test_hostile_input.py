@@ -11,7 +11,6 @@ event loop in a thread) and the property tests are plain functions calling into 
 from __future__ import annotations
 
 import base64
-import io
 import math
 import re
 import struct
@@ -28,12 +27,12 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
-from PIL import Image
 
 from tests.conftest import PROVIDERS, server_env
 from tests.e2e.helpers import text_of
 from tests.e2e.observed import alive, observed_client, server_pids, status_kb
 from tests.fakes import FakeServer
+from tests.support.images import image_bytes
 from videogen_mcp import catalog
 
 CONFIGURED = ("wavespeed", "myrouter")  # wavespeed uploads local images; myrouter sends them as data URIs
@@ -81,13 +80,6 @@ class Served:
         return str(path)
 
 
-def image_bytes(size: tuple[int, int], fmt: str = "PNG", noise: bool = False) -> bytes:
-    buffer = io.BytesIO()
-    image = Image.effect_noise(size, 60).convert("RGB") if noise else Image.new("RGB", size, (40, 120, 200))
-    image.save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
 def png_claiming(width: int, height: int) -> bytes:
     """A few hundred bytes that claim to be a huge PNG (a decompression bomb by its header)."""
 
@@ -101,7 +93,7 @@ def png_claiming(width: int, height: int) -> bytes:
 
 def fixture_files(root: Path) -> dict[str, tuple[str, str]]:
     """Images and non-images on disk, each with what the server must make of it."""
-    good_png, good_jpg = image_bytes((640, 360)), image_bytes((640, 480), "JPEG", noise=True)
+    good_png, good_jpg = image_bytes((640, 360)), image_bytes((640, 480), "JPEG", noise=60)
     files = {
         "good.png": (good_png, VALID),
         "good.jpg": (good_jpg, VALID),
@@ -427,7 +419,11 @@ def test_every_provider_name_that_is_not_configured_is_refused_before_any_call(s
 
 
 def test_the_server_is_still_alive_and_answering(served):
-    assert alive(served.pid)
+    good = served.files["good.png"][0]
+    made = served.call("generate_video", {"image": good, "prompt": "a cat waves", "wait_seconds": 0})
+    assert not made.is_error, text_of(made)
     listed = served.call("list_tasks", {"limit": 200})
-    assert not listed.is_error and listed.structured_content["tasks"]
+    assert not listed.is_error
+    assert made.structured_content["task_id"] in [task["task_id"] for task in listed.structured_content["tasks"]]
+    assert alive(served.pid)
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from tests.conftest import server_env
 from tests.e2e.helpers import text_of
-from tests.e2e.test_http_transport import http_server
+from tests.support.servers import http_server
 
 pytestmark = pytest.mark.anyio
 

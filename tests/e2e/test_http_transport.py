@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import base64
-import socket
 import subprocess
-import time
-from contextlib import contextmanager
 
 import httpx2
 import pytest
@@ -15,42 +12,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import ERAS, SERVER_COMMAND, server_env
 from tests.e2e.helpers import ProgressLog, text_of
+from tests.support.servers import http_server
 
 pytestmark = pytest.mark.anyio
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def http_server(env: dict, host: str = "127.0.0.1"):
-    port = free_port()
-    proc = subprocess.Popen(
-        [SERVER_COMMAND, "serve", "--transport", "streamable-http", "--host", host, "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode())
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError("server did not start")
 
 
 def data_uri(path) -> str:

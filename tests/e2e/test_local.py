@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "sample.jpg"
-INSTALL = "pip install 'videogen-mcp[local]'"
+INSTALL = "pip install 'videogen-mcp-server[local]'"
 
 
 def probe(path: Path) -> tuple[str, int, int, int]:
@@ -244,7 +244,7 @@ def test_cli_generate_with_a_bad_image_exits_non_zero_with_one_sentence(tmp_path
 # -- without PyAV (the `local` extra not installed) ---------------------------------------------------
 
 HIDE_PYAV = """\
-    # Loaded at start-up through PYTHONPATH: make PyAV look not installed, as in `pip install videogen-mcp`.
+    # Loaded at start-up through PYTHONPATH: make PyAV look not installed, as in `pip install videogen-mcp-server`.
     import sys
     from importlib.machinery import PathFinder
 

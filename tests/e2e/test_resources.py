@@ -10,6 +10,7 @@ from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 
 from tests.conftest import ERAS, server_env, stdio_client
 from tests.e2e.helpers import MessageLog
+from tests.support.waits import until
 
 pytestmark = pytest.mark.anyio
 
@@ -58,7 +59,8 @@ async def test_legacy_subscriber_is_told_of_every_change(fake, png, tmp_path):
         uri = made.structured_content["resource_uri"]
         await client.subscribe_resource(uri)
         done = await client.call_tool("get_task", {"task_id": made.structured_content["task_id"], "wait_seconds": 30})
-        await anyio.sleep(0.3)
+        await until(lambda: "notifications/resources/list_changed" in log.methods() and len(log.updated_uris()) >= 2,
+                    timeout=10)
     assert done.structured_content["status"] == "completed"
     assert "notifications/resources/list_changed" in log.methods()
     assert len(log.updated_uris()) >= 2 and set(log.updated_uris()) == {uri}
@@ -84,7 +86,7 @@ async def test_modern_listener_is_told_of_changes_and_new_tasks(fake, png, tmp_p
             await client.call_tool("generate_video", {"image": str(png), "prompt": "b", "wait_seconds": 0})
             task_id = made.structured_content["task_id"]
             await client.call_tool("get_task", {"task_id": task_id, "wait_seconds": 30})
-            await anyio.sleep(0.3)
+            await until(lambda: {type(e) for e in events} >= {ResourcesListChanged, ResourceUpdated}, timeout=10)
             group.cancel_scope.cancel()
     assert any(isinstance(e, ResourcesListChanged) for e in events)
     updates = [e for e in events if isinstance(e, ResourceUpdated)]

@@ -10,135 +10,20 @@ its 300th character must not leave the first half of a key behind.
 from __future__ import annotations
 
 import base64
-import io
-import json
-import socket
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager, suppress
-from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
-from mcp import Client
-from PIL import Image
 
-from tests.conftest import PROVIDERS, SERVER_COMMAND, server_env
+from tests.conftest import PROVIDERS, server_env
 from tests.e2e.helpers import MessageLog, ProgressLog, text_of
-from tests.e2e.observed import observed_client
-from tests.e2e.test_http_transport import free_port
-from tests.fakes import FakeError, FakeProvider
+from tests.fakes import FakeError
+from tests.support.images import image_bytes
+from tests.support.secrets import Haystack, canary, debug_server, payload_needles
+from tests.support.servers import http_server
 
 pytestmark = pytest.mark.anyio
-
-#: Runs the real command line with every logger at DEBUG (the CLI sets INFO, and httpx2 to WARNING).
-DEBUG_LAUNCHER = """
-import logging
-_basic, _set = logging.basicConfig, logging.Logger.setLevel
-logging.basicConfig = lambda **kw: _basic(**{**kw, "level": logging.DEBUG})
-logging.Logger.setLevel = lambda self, level: _set(self, logging.DEBUG)
-from videogen_mcp.cli import main
-main()
-"""
-#: A secret's random part leaks if any run of this many of its characters shows up anywhere.
-WINDOW = 10
-
-
-def canary(provider: str) -> str:
-    return f"canary-{provider}-{uuid.uuid4().hex}"
-
-
-class Haystack:
-    """Everything the server said or wrote, to be searched for secrets and image payloads."""
-
-    def __init__(self) -> None:
-        self.texts: list[tuple[str, str]] = []  # (where, text)
-
-    def add(self, where: str, value: Any) -> None:
-        if isinstance(value, bytes):
-            value = value.decode("latin-1")
-        elif not isinstance(value, str):
-            value = json.dumps(value, default=_dump, ensure_ascii=False)
-        self.texts.append((where, value))
-
-    def add_result(self, where: str, result: Any) -> None:
-        self.add(where, text_of(result))
-        self.add(where + " (structured)", result.structured_content)
-
-    def add_files(self, root: Path) -> int:
-        files = [p for p in sorted(root.rglob("*")) if p.is_file()]
-        for path in files:
-            self.add(f"file {path.relative_to(root)}", path.read_bytes())
-        return len(files)
-
-    def leaks(self, secret: str) -> list[str]:
-        """Where the secret, or any WINDOW characters of its random part, appears."""
-        random_part = secret.rsplit("-", 1)[1]
-        needles = [secret] + [random_part[i:i + WINDOW] for i in range(len(random_part) - WINDOW + 1)]
-        found = {}
-        for where, text in self.texts:
-            needle = next((n for n in needles if n in text), None)
-            if needle is not None and where not in found:
-                at = text.find(needle)
-                found[where] = f"{where}: ...{text[max(0, at - 80):at + 60]!r}..."
-        return list(found.values())
-
-    def contains(self, needle: str) -> list[str]:
-        return [where for where, text in self.texts if needle in text]
-
-
-def _dump(value: Any) -> Any:
-    dump = getattr(value, "model_dump", None)
-    return dump(mode="json") if dump else repr(value)
-
-
-def noisy_png(size: tuple[int, int] = (480, 360)) -> bytes:
-    buffer = io.BytesIO()
-    Image.effect_noise(size, 80).convert("RGB").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def payload_needles(data: bytes) -> list[str]:
-    """Pieces of the image's base64 (start and middle) and of its raw bytes (as the Haystack decodes them)."""
-    b64 = base64.b64encode(data).decode()
-    middle = len(b64) // 2
-    return [b64[:40], b64[middle:middle + 40], data[len(data) // 2:len(data) // 2 + 40].decode("latin-1")]
-
-
-@pytest.fixture
-def canaries(fake, monkeypatch) -> dict[str, str]:
-    """A fresh canary key per provider, which the fakes accept as the right key."""
-    keys = {name: canary(name) for name in PROVIDERS}
-    monkeypatch.setattr(FakeProvider, "key", property(lambda self: keys[self.name]))
-    return keys
-
-
-def debug_server(env: dict, stderr: Path, **kwargs: Any) -> AbstractAsyncContextManager[Client]:
-    return observed_client(env, stderr, command=sys.executable, args=["-c", DEBUG_LAUNCHER], **kwargs)
-
-
-@contextmanager
-def logged_http_server(env: dict, stderr: Path) -> Iterator[str]:
-    """`videogen-mcp serve --transport streamable-http` with its stderr in a file; yields the /mcp URL."""
-    port = free_port()
-    with stderr.open("w") as errlog:
-        proc = subprocess.Popen([SERVER_COMMAND, "serve", "--transport", "streamable-http", "--port", str(port)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=errlog)
-        try:
-            for _ in range(200):
-                assert proc.poll() is None, stderr.read_text()
-                with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-                time.sleep(0.1)
-            yield f"http://127.0.0.1:{port}/mcp"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 def echoing(fake, provider: str, status: int, message: str, **headers: str) -> FakeError:
@@ -154,7 +39,7 @@ def straddling(secret: str, provider: str) -> str:
 
 
 async def test_no_key_and_no_image_payload_anywhere(fake, canaries, tmp_path):
-    image = noisy_png()
+    image = image_bytes((480, 360), noise=80)
     photo = tmp_path / "photo.png"
     photo.write_bytes(image)
     data_uri = "data:image/png;base64," + base64.b64encode(image).decode()
@@ -241,7 +126,7 @@ def test_http_token_never_reaches_a_response_or_the_log(fake, tmp_path):
     token = canary("http")
     env = server_env(fake, tmp_path / "data", VIDEOGEN_HTTP_TOKEN=token)
     seen, stderr = Haystack(), tmp_path / "stderr.log"
-    with logged_http_server(env, stderr) as url:
+    with http_server(env, stderr=stderr) as url:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {token[:-1]}"},
                         {"Authorization": token}):
             refused = httpx2.post(url, headers=headers, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})

@@ -15,13 +15,13 @@ import pytest
 
 from tests.conftest import PROVIDERS, server_env
 from tests.e2e.helpers import text_of
-from tests.e2e.test_secrets import Haystack, canaries, debug_server  # noqa: F401 (canaries is a fixture)
 from tests.fakes import FakeProvider
+from tests.support.secrets import Haystack, debug_server
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_key_in_the_video_url_or_as_the_job_id_is_never_repeated(fake, canaries, png, tmp_path,  # noqa: F811
+async def test_a_key_in_the_video_url_or_as_the_job_id_is_never_repeated(fake, canaries, png, tmp_path,
                                                                         monkeypatch):
     data_dir, stderr = tmp_path / "data", tmp_path / "stderr.log"
     env = server_env(fake, data_dir, PROVIDERS, **{f"{p.upper()}_API_KEY": k for p, k in canaries.items()})

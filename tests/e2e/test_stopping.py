@@ -18,7 +18,7 @@ from anyio.abc import Process
 from mcp import Client
 
 from tests.conftest import SERVER_COMMAND, server_env, stdio_client
-from tests.e2e.test_http_transport import _wait_for_port, free_port
+from tests.support.servers import free_port, wait_for_port
 
 pytestmark = pytest.mark.anyio
 
@@ -143,7 +143,7 @@ async def test_a_signal_stops_an_http_server_with_a_client_connected(fake, png, 
     with (tmp_path / "holder.log").open("wb") as log:
         server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
-        _wait_for_port(port, server)
+        wait_for_port(port, server)
         async with Client(f"http://127.0.0.1:{port}/mcp", mode="legacy") as client, anyio.create_task_group() as calls:
 
             async def create() -> str:

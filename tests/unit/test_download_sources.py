@@ -10,7 +10,7 @@ import anyio
 import httpx2
 import pytest
 
-from tests.unit.test_poller import PUBLIC_DNS, put, until
+from tests.support.rig import PUBLIC_DNS, put, until
 from videogen_mcp.config import load_settings
 from videogen_mcp.errors import ConfigError
 from videogen_mcp.providers.local import Local

@@ -14,7 +14,7 @@ from videogen_mcp.errors import InvalidInput
 from videogen_mcp.providers import build_adapters
 from videogen_mcp.tasks.service import GenerateRequest, open_service
 
-INSTALL = "pip install 'videogen-mcp[local]'"
+INSTALL = "pip install 'videogen-mcp-server[local]'"
 
 
 def test_pyav_is_found_in_the_dev_environment_without_importing_it(tmp_path):

@@ -10,8 +10,18 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.unit.test_poller import FakeAdapter, completed, put, rig, settled, until, video_downloader
-from tests.unit.test_redownload import MP4, Cdn, failed_download
+from tests.support.rig import (
+    MP4,
+    Cdn,
+    FakeAdapter,
+    completed,
+    failed_download,
+    put,
+    rig,
+    settled,
+    until,
+    video_downloader,
+)
 from videogen_mcp.errors import StorageError
 from videogen_mcp.tasks import loops
 from videogen_mcp.tasks import poller as poller_module

@@ -1,4 +1,4 @@
-"""The Task's published JSON schema: strict, and cheap for a client to validate every result against."""
+"""The Task's published JSON schema: strict, and portable (nullable fields as anyOf, never a type list)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from videogen_mcp.models import Task, TaskList
 NULLABLE = ("provider_task_id", "eta_seconds", "video_url", "video_path", "error")
 
 
-def test_nullable_fields_are_type_lists_not_any_of():
+def test_nullable_fields_are_any_of_a_type_and_null_never_type_lists():
     properties = Task.model_json_schema()["properties"]
     for name in NULLABLE:
-        assert "anyOf" not in properties[name]
-        assert properties[name]["type"][1] == "null"
-    assert TaskList.model_json_schema()["$defs"]["Task"]["properties"]["error"]["type"] == ["string", "null"]
+        assert "type" not in properties[name]
+        assert properties[name]["anyOf"][1] == {"type": "null"}
+    assert TaskList.model_json_schema()["$defs"]["Task"]["properties"]["error"]["anyOf"] == [
+        {"type": "string"}, {"type": "null"}]
 
 
 def test_the_schema_still_accepts_every_task_and_refuses_wrong_types():

@@ -1,177 +1,44 @@
-"""The Poller in-process: a scripted provider, a real store on disk, real events, and fast clocks.
-
-The helpers here (FakeAdapter, rig, put, settled, until) are shared with test_service.py.
-"""
+"""The Poller in-process: a scripted provider, a real store on disk, real events, and fast clocks."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import sqlite3
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
 
-from tests.unit.conftest import offline_client, task
-from videogen_mcp.config import Settings
+from tests.support.rig import (
+    FAST,
+    JOB,
+    VIDEO_URL,
+    FakeAdapter,
+    Rig,
+    Step,
+    completed,
+    processing,
+    put,
+    rig,
+    settled,
+    unknown,
+    until,
+    video_downloader,
+)
 from videogen_mcp.errors import ProviderUnavailable, RateLimited, UnexpectedReply
-from videogen_mcp.images import ImageInput
 from videogen_mcp.models import Task
-from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest
+from videogen_mcp.providers.base import PollResult
 from videogen_mcp.tasks import poller as poller_module
-from videogen_mcp.tasks.downloader import Downloader
-from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import INTERRUPTED, Poller
-from videogen_mcp.tasks.service import TaskService, unwrap_single_error
 from videogen_mcp.tasks.store import TaskStore
-from videogen_mcp.tasks.timing import PollSchedule, now_iso
-from videogen_mcp.urlguard import UrlGuard
+from videogen_mcp.tasks.timing import now_iso
 
 pytestmark = pytest.mark.anyio
 
-JOB = "job-1"
-IMAGE_URL = "https://cdn.example.com/cat.png"
-VIDEO_URL = "https://cdn.example.com/out/video.mp4"
-FAST = PollSchedule(min_gap=0.001, max_gap=0.01)
-#: Longest any one rig may run: a hang fails the test instead of stalling the suite.
-LIMIT = 3.0
-
-# -- a scripted provider -------------------------------------------------------------------------
-
-#: One scripted answer: a value, an exception to raise, or an async callable producing either.
-Step = Any
-
-
-def processing(progress: int | None = None, eta: int | None = None) -> PollResult:
-    return PollResult("processing", "processing", progress=progress, eta_seconds=eta)
-
-
-def completed(url: str = VIDEO_URL) -> PollResult:
-    return PollResult("completed", "completed", progress=100, video_url=url)
-
-
-def unknown(raw: str = "warming-up") -> PollResult:
-    return PollResult(None, raw)
-
-
-async def _play(step: Step) -> Any:
-    if callable(step):
-        step = await step()
-    if isinstance(step, BaseException):
-        raise step
-    return step
-
-
-class FakeAdapter(Adapter):
-    """A provider that answers from a script: each poll plays the next step; past the end it says processing."""
-
-    name = "wavespeed"
-    default_base_url = "https://fake-provider.invalid"
-    poll_interval = 0.001
-
-    def __init__(self, polls: Iterable[Step] = (), *, submit: Step = JOB) -> None:
-        super().__init__("sk-fake-key-000", None, offline_client())
-        self.script: deque[Step] = deque(polls)
-        self.submit_step = submit
-        self.submits: list[SubmitRequest] = []
-        self.polls: list[tuple[str, float]] = []
-
-    async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
-        self.submits.append(req)
-        return await _play(self.submit_step)
-
-    async def poll(self, provider_task_id: str) -> PollResult:
-        self.polls.append((provider_task_id, anyio.current_time()))
-        return await _play(self.script.popleft() if self.script else processing())
-
-
-class ProgressAdapter(FakeAdapter):
-    """The same, for a provider whose poll replies carry a real percentage."""
-
-    reports_progress = True
-
-
-# -- the rig: store, events, poller and service in one task group --------------------------------
-
-
-@dataclass
-class Rig:
-    store: TaskStore
-    events: TaskEvents
-    poller: Poller
-    service: TaskService
-    adapter: FakeAdapter
-
-
-@asynccontextmanager
-async def rig(tmp_path: Path, adapter: FakeAdapter | None = None, *, downloader: Downloader | None = None,
-              db: Path | None = None) -> AsyncIterator[Rig]:
-    """One "process": its own store connection, events and poller over `db` (default tmp_path/tasks.db)."""
-    adapter = adapter or FakeAdapter()
-    store = TaskStore(db or tmp_path / "tasks.db")
-    events = TaskEvents()
-    adapters: dict[str, Adapter] = {adapter.name: adapter}
-    try:
-        with anyio.fail_after(LIMIT):
-            async with unwrap_single_error(), anyio.create_task_group() as group:
-                poller = Poller(store, events, adapters, downloader, {adapter.name: FAST}, group)
-                service = TaskService(Settings(data_dir=tmp_path), store, events, adapters, poller)
-                yield Rig(store, events, poller, service, adapter)
-                group.cancel_scope.cancel()
-    finally:
-        store.close()
-
-
-async def _public_address(host: str, port: int) -> list[str]:
-    try:
-        return [str(ipaddress.ip_address(host))]
-    except ValueError:
-        return ["93.184.216.34"]
-
-
-#: The address policy with every name resolving to one public address (IP literals to themselves): no DNS in tests.
-PUBLIC_DNS = UrlGuard(resolver=_public_address)
-
-
-def video_downloader(tmp_path: Path, handler: Callable[[httpx2.Request], Any]) -> Downloader:
-    """A Downloader over a mock transport; one attempt, so a failure costs no back-off sleep."""
-    client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
-    return Downloader(client, tmp_path / "videos", attempts=1, guard=PUBLIC_DNS)
-
-
-def ago(seconds: float) -> str:
-    stamp = datetime.now(UTC) - timedelta(seconds=seconds)
-    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def put(store: TaskStore, task_id: str = "t1", *, age: float = 0.0, **fields: object) -> Task:
-    """Store a task created `age` seconds ago (and last written then)."""
-    row = task(task_id, created_at=ago(age), updated_at=ago(age), **fields)
-    store.insert(row, {})
-    return row
-
-
-async def until(condition: Callable[[], object], step: float = 0.002) -> None:
-    while not condition():
-        await anyio.sleep(step)
-
-
-async def settled(store: TaskStore, task_id: str = "t1") -> Task:
-    """The task once it is finished (the rig's time limit turns a hang into a failure)."""
-    await until(lambda: store.get(task_id).finished)
-    return store.get(task_id)
-
 
 async def idle(poller: Poller) -> None:
-    await until(lambda: not poller._following)
+    await until(lambda: not poller.following)
 
 
 @pytest.fixture
@@ -477,7 +344,7 @@ async def test_resume_leaves_tasks_of_unconfigured_providers_alone(tmp_path):
         await r.poller.resume()
         await anyio.sleep(0.05)
         assert r.store.get("t1") == row
-        assert not r.poller._following
+        assert not r.poller.following
     assert r.adapter.polls == []
 
 

@@ -8,40 +8,20 @@ import anyio
 import httpx2
 import pytest
 
-from tests.unit.test_poller import PUBLIC_DNS, VIDEO_URL, put, until, video_downloader
+from tests.support.rig import MP4, PUBLIC_DNS, VIDEO_URL, Cdn, failed_download, put, until, video_downloader
 from videogen_mcp.tasks import redownload
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
-from videogen_mcp.tasks.redownload import Redownloader, failed_note
+from videogen_mcp.tasks.redownload import Redownloader
 from videogen_mcp.tasks.store import TaskStore
 
 pytestmark = pytest.mark.anyio
-MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
 
 
 @pytest.fixture(autouse=True)
 def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(redownload, "CHECK_INTERVAL", 0.01)
     monkeypatch.setattr(redownload, "FIRST_WAIT", 0.02)
-
-
-class Cdn:
-    """Fails the first `failures` requests with HTTP 503, then serves the video."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.requests = 0
-
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests += 1
-        if self.requests <= self.failures:
-            return httpx2.Response(503)
-        return httpx2.Response(200, content=MP4)
-
-
-def failed_download(store: TaskStore, task_id: str = "t1") -> None:
-    put(store, task_id, status="completed", provider_task_id="job", progress=100, video_url=VIDEO_URL,
-        error=failed_note("HTTP 503"))
 
 
 async def run_until(store: TaskStore, downloader: Downloader, condition) -> TaskEvents:

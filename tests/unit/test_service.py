@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import anyio
 import httpx2
 import pytest
 
-from tests.unit.test_poller import (
+from tests.support.rig import (
     JOB,
     VIDEO_URL,
     FakeAdapter,
@@ -96,11 +98,11 @@ async def test_a_submit_refusal_is_raised_and_leaves_a_failed_task_with_that_sen
         with pytest.raises(type(refusal)) as raised:
             await r.service.generate(request())
         [row] = r.service.list()
-        await until(lambda: not r.poller._following)
+        await until(lambda: not r.poller.following)
     assert str(raised.value) == str(refusal)
     assert (row.status, row.error, row.provider_task_id) == ("failed", str(refusal), None)
     assert r.adapter.polls == []
-    assert not r.poller._following
+    assert not r.poller.following
 
 
 async def test_an_adapter_bug_during_submit_is_raised_as_a_plain_provider_error(tmp_path):
@@ -258,7 +260,7 @@ async def test_waiting_on_an_unknown_task_raises_task_not_found(tmp_path):
             await r.service.wait("nope", 5)
         with pytest.raises(TaskNotFound):
             r.service.get("nope")
-        assert r.events._events == {} and r.events._watchers == {}
+        assert r.events.watched == frozenset()
 
 
 async def test_reported_progress_rises_strictly_below_100_until_completed(tmp_path):
@@ -336,15 +338,14 @@ async def test_waits_leave_no_per_task_state_behind(tmp_path):
             async with anyio.create_task_group() as hung_up:  # a caller that hangs up mid-wait
                 hung_up.start_soon(r.service.wait, "t1", 30)
                 await anyio.sleep(0.01)
-                assert r.events._watchers  # the waits are under way
+                assert "t1" in r.events.watched  # the waits are under way
                 hung_up.cancel_scope.cancel()
             with anyio.move_on_after(0.01):
                 await r.service.wait("t1", 30)  # a wait cut short by its caller
             with pytest.raises(TaskNotFound):
                 await r.service.wait("nope", 5)
-        await until(lambda: not r.poller._following)
-        assert r.events._events == {}
-        assert r.events._watchers == {}
+        await until(lambda: not r.poller.following)
+        assert r.events.watched == frozenset()
 
 
 # -- leases across processes ----------------------------------------------------------------------
@@ -368,15 +369,15 @@ async def test_a_follower_whose_lease_was_taken_stops_polling_and_watches(tmp_pa
         put(a.store, status="processing", provider_task_id=JOB)
         a.poller.follow("t1")
         await until(lambda: a.adapter.polls)
-        other = TaskStore(tmp_path / "tasks.db")
-        with other._lock:  # another process that stalled past a's lease grabs it for a long time
-            other._db.execute("UPDATE tasks SET owner = 'other', lease_until = 1e12 WHERE task_id = 't1'")
+        other = sqlite3.connect(tmp_path / "tasks.db", isolation_level=None)  # another process, at the rows
+        # one that stalled past a's lease grabs it for a long time
+        other.execute("UPDATE tasks SET owner = 'other', lease_until = 1e12 WHERE task_id = 't1'")
         await anyio.sleep(0.3)
         polls = len(a.adapter.polls)
         await anyio.sleep(0.2)
         assert len(a.adapter.polls) == polls  # a polls no more: it only watches the row
-        other._db.execute("UPDATE tasks SET status = 'completed', progress = 100 WHERE task_id = 't1'")
-        await until(lambda: not a.poller._following)
+        other.execute("UPDATE tasks SET status = 'completed', progress = 100 WHERE task_id = 't1'")
+        await until(lambda: not a.poller.following)
         other.close()
 
 

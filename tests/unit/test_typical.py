@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.conftest import task
-from tests.unit.test_poller import ago
+from tests.support.rig import ago, task
 from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.typical import MIN_SAMPLES, TypicalTimes, median_time

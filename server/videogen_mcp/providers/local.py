@@ -34,7 +34,7 @@ DESCRIPTION = (
     "(zoom in/out, pan left/right, tilt up/down, orbit; slow push-in otherwise) into a real H.264 MP4; "
     "no account, no cost"
 )
-INSTALL = "pip install 'videogen-mcp[local]'"
+INSTALL = "pip install 'videogen-mcp-server[local]'"
 SETUP = f"not installed: {INSTALL} adds PyAV for the offline preview (animates the still image; not an AI model)"
 
 #: Renders at once; each uses the encoder's own threads.

@@ -36,6 +36,11 @@ class TaskEvents:
                 del self._watchers[task_id]
                 self._events.pop(task_id, None)
 
+    @property
+    def watched(self) -> frozenset[str]:
+        """The tasks someone waits on, or with a wake-up still pending: empty once every wait is over."""
+        return frozenset(self._watchers.keys() | self._events.keys())
+
     def _next_change(self, task_id: str) -> anyio.Event:
         event = self._events.get(task_id)
         if event is None:

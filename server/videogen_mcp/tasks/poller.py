@@ -105,6 +105,11 @@ class Poller:
         self.lease_ttl = lease_ttl or LEASE_TTL
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
+    @property
+    def following(self) -> frozenset[str]:
+        """The tasks this process follows now (empty once every one it took on has finished)."""
+        return frozenset(self._following)
+
     def release(self) -> None:
         """Clean shutdown: hand this process's leases back so the next start resumes at once."""
         try:
