@@ -42,9 +42,9 @@ SLOTS = 2
 #: Staged files older than this are removed when the server starts.
 KEEP_SECONDS = 2 * 24 * 3600
 #: Every failure to read an image URL says the same, so the answers cannot tell an open port from a closed one.
-FETCH_FAILED = ("the local provider could not fetch the image URL: check the URL is reachable from this machine "
-                "and serves the image, or pass a local file or a data URI (private addresses are refused unless the "
-                f"operator sets {OPT_OUT})")
+FETCH_FAILED = ("the local provider could not fetch the image URL: check the URL is reachable from this machine, "
+                "or pass a local file or a data URI (private addresses are refused unless the operator sets "
+                f"{OPT_OUT})")
 
 
 @dataclass
