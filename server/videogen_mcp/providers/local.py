@@ -102,7 +102,8 @@ class Local:
         if not configured:
             return (f"no provider is configured: set one of {', '.join(key_variables)} in the server's environment, "
                     f"or install the offline local provider with {INSTALL}")
-        return f"provider 'local' is not installed: run {INSTALL}, or choose a configured provider ({', '.join(configured)})"
+        return (f"provider 'local' is not installed: run {INSTALL}, or choose a configured provider "
+                f"({', '.join(configured)})")
 
     async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
         data = (await self.prepare_image(image)).data or b""
