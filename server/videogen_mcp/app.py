@@ -16,7 +16,7 @@ from mcp_types import Tool as MCPTool
 from pydantic import Field, ValidationError
 
 from videogen_mcp import __version__
-from videogen_mcp.config import Settings
+from videogen_mcp.config import ALL_PROVIDERS, Settings
 from videogen_mcp.errors import InvalidInput, VideogenError
 from videogen_mcp.models import ProviderList, Task, TaskList
 from videogen_mcp.notifications import LegacySubscriptions, Notifier
@@ -62,6 +62,9 @@ PROVIDERS_DESCRIPTION = """\
 List the video providers, whether each is configured (has its API key), which one is the default,
 and the models each serves with allowed durations and prices where published."""
 
+PROVIDER_ARGUMENT = (f"One of {', '.join(ALL_PROVIDERS)} (local: offline camera move, no AI); default: the configured "
+                     "providers in turn (VIDEOGEN_PROVIDER_ORDER), moving on only when one certainly started no job; "
+                     "naming one means exactly that one.")
 #: Even with wait_seconds=0, give the provider this long to accept the job, so refusals come back as errors.
 MIN_SUBMIT_WAIT = 10.0
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
@@ -161,9 +164,7 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
         image: Annotated[str, Field(description="https:// URL, data:image/...;base64 URI, or absolute local path.")],
         prompt: Annotated[Prompt, Field(description="What should happen in the video.")],
         ctx: Context,
-        provider: Annotated[str | None, Field(description="wavespeed, gptproto, aimlapi, myrouter, or local "
-                                                          "(offline camera move, no AI); default: the server's "
-                                                          "default provider.")] = None,
+        provider: Annotated[str | None, Field(description=PROVIDER_ARGUMENT)] = None,
         model: Annotated[str | None, Field(description="Canonical model id such as kling-v2.1-i2v-pro "
                                                        "(the default); see list_providers.")] = None,
         duration: Annotated[Literal[5, 10], Field(description="Video length in seconds: 5 or 10.")] = 5,

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from videogen_mcp.errors import ConfigError
+from videogen_mcp.providers import REGISTRY, registered
 
-PROVIDERS = ("wavespeed", "gptproto", "aimlapi", "myrouter")
-ALL_PROVIDERS = (*PROVIDERS, "local")
+#: The providers that need an account, in the default order; ALL_PROVIDERS adds those that do not.
+PROVIDERS = tuple(cls.name for cls in REGISTRY if cls.key_env_var)
+ALL_PROVIDERS = tuple(cls.name for cls in REGISTRY)
 
 
 def pyav_installed() -> bool:
@@ -24,11 +26,16 @@ def pyav_installed() -> bool:
 
 
 def key_variable(provider: str) -> str:
-    return f"{provider.upper()}_API_KEY"
+    return getattr(registered(provider), "key_env_var", None) or f"{provider.upper()}_API_KEY"
 
 
 def base_url_variable(provider: str) -> str:
-    return f"{provider.upper()}_BASE_URL"
+    return getattr(registered(provider), "base_url_env_var", None) or f"{provider.upper()}_BASE_URL"
+
+
+def _keyless_default() -> str:
+    """The first provider that needs no account: the default when no key is set."""
+    return next(cls.name for cls in REGISTRY if not cls.key_env_var)
 
 
 @dataclass(frozen=True)
@@ -48,18 +55,27 @@ class Settings:
     allow_private_urls: bool = False
     #: The offline `local` provider renders with PyAV, an optional extra: without it, local is not configured.
     local_available: bool = field(default_factory=pyav_installed)
+    #: VIDEOGEN_PROVIDER_ORDER: the providers a call naming none tries, in order; None: default_order().
+    provider_order: tuple[str, ...] | None = None
 
     def configured(self, provider: str) -> bool:
-        if provider == "local":
-            return self.local_available
-        return bool(self.api_keys.get(provider))
+        cls = registered(provider)
+        return cls is not None and cls.configured(self)
 
     def chosen_default(self) -> str:
         """VIDEOGEN_DEFAULT_PROVIDER, else the first hosted provider with a key, else `local` (even uninstalled:
         a call then says how to set a key or install the extra)."""
         if self.default_provider:
             return self.default_provider
-        return next((p for p in PROVIDERS if self.configured(p)), "local")
+        return next((p for p in PROVIDERS if self.configured(p)), _keyless_default())
+
+    def pool_order(self) -> tuple[str, ...]:
+        """Who a call naming no provider tries, in order: VIDEOGEN_PROVIDER_ORDER, else the default provider and
+        then the other configured hosted ones (whether each is configured and serves the model is checked later)."""
+        if self.provider_order is not None:
+            return self.provider_order
+        default = self.chosen_default()
+        return (default, *(p for p in PROVIDERS if p != default and self.configured(p)))
 
     def __repr__(self) -> str:  # never show keys or tokens
         return f"Settings(data_dir={self.data_dir!s}, configured={[p for p in PROVIDERS if self.configured(p)]})"
@@ -83,6 +99,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         api_keys={p: env[key_variable(p)].strip() for p in PROVIDERS if env.get(key_variable(p), "").strip()},
         base_urls={p: _base_url(env, p) for p in PROVIDERS if env.get(base_url_variable(p), "").strip()},
         default_provider=_provider_name(env, "VIDEOGEN_DEFAULT_PROVIDER"),
+        provider_order=_provider_order(env, "VIDEOGEN_PROVIDER_ORDER"),
         download=_flag(env, "VIDEOGEN_DOWNLOAD", True),
         poll_interval=_seconds(env, "VIDEOGEN_POLL_INTERVAL"),
         poll_max_interval=_seconds(env, "VIDEOGEN_POLL_MAX_INTERVAL"),
@@ -107,6 +124,18 @@ def _provider_name(env: Mapping[str, str], name: str) -> str | None:
     if value and value not in ALL_PROVIDERS:
         raise ConfigError(f"{name} must be one of {', '.join(ALL_PROVIDERS)}, got {value!r}")
     return value or None
+
+
+def _provider_order(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return None
+    names = [n.strip() for n in value.split(",")]
+    bad = next((n for n in names if n not in ALL_PROVIDERS), None)
+    if bad is not None:
+        raise ConfigError(f"{name} must be provider names separated by commas ({', '.join(ALL_PROVIDERS)}), "
+                          f"got {bad!r}")
+    return tuple(dict.fromkeys(names))
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:

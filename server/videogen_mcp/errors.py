@@ -31,9 +31,12 @@ class ProviderError(VideogenError):
     #: True when asking again later may succeed (network trouble, 5xx, rate limits).
     transient = False
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, no_job: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        #: True when a submit certainly created no job (never sent, or refused unprocessed: 401/402/403, 429,
+        #: 503), so another provider may take it without any risk of billing twice.
+        self.no_job = no_job
 
 
 class KeyRejected(ProviderError):

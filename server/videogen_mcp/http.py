@@ -15,7 +15,6 @@ from urllib.parse import quote
 import anyio
 import httpx2
 
-from videogen_mcp.config import key_variable
 from videogen_mcp.errors import (
     KeyRejected,
     OutOfCredit,
@@ -48,6 +47,8 @@ NOT_PROCESSED = {429, 503}
 RETRYABLE_READS = {429, 500, 502, 503, 504}
 #: Statuses after which a submitted job may exist although the reply says failure.
 MAYBE_PROCESSED = {500, 502, 504}
+#: Statuses that say the provider created no job: the key or the credit was refused, or it did not process it.
+NO_JOB = {401, 402, 403, *NOT_PROCESSED}
 
 ErrorText = Callable[[Any], str | None]
 #: What an account status means unless the provider documents otherwise (an adapter's `status_meanings`
@@ -114,15 +115,30 @@ def error_for_status(
     *,
     retry_after: float | None = None,
     meanings: Mapping[int, type[KeyRejected | OutOfCredit]] | None = None,
+    key_env_var: str | None = None,
 ) -> ProviderError:
     """Map an HTTP (or envelope) status and the provider's own message to one clear error; `meanings` are the
     provider's documented departures from STATUS_MEANINGS."""
+    error = _error_for_status(provider, status, message, retry_after, meanings,
+                              key_env_var or f"{provider.upper()}_API_KEY")
+    error.no_job = status in NO_JOB
+    return error
+
+
+def _error_for_status(
+    provider: str,
+    status: int,
+    message: str | None,
+    retry_after: float | None,
+    meanings: Mapping[int, type[KeyRejected | OutOfCredit]] | None,
+    key_env_var: str,
+) -> ProviderError:
     said = f": {message}" if message else ""
     kind = {**STATUS_MEANINGS, **(meanings or {})}.get(status)
     if kind is KeyRejected and status == 403 and CREDIT_WORDS.search(message or ""):
         kind = OutOfCredit
     if kind is KeyRejected:
-        return KeyRejected(f"{provider} rejected the API key (HTTP {status}{said}): check {key_variable(provider)}")
+        return KeyRejected(f"{provider} rejected the API key (HTTP {status}{said}): check {key_env_var}")
     if kind is OutOfCredit:
         return OutOfCredit(f"{provider} says the account is out of credit (HTTP {status}{said}): top it up")
     if status == 429:
@@ -144,6 +160,7 @@ class ProviderHttp:
         secret: str = "",
         attempts: int = 3,
         meanings: Mapping[int, type[KeyRejected | OutOfCredit]] | None = None,
+        key_env_var: str | None = None,
     ) -> None:
         self._client = client
         self._provider = provider
@@ -151,6 +168,7 @@ class ProviderHttp:
         self._secret = secret
         self._attempts = attempts
         self._meanings = meanings
+        self._key_env_var = key_env_var
 
     async def send(self, request: httpx2.Request, *, idempotent: bool) -> Any:
         """Send and return the parsed JSON body of a 2xx reply."""
@@ -236,7 +254,7 @@ class ProviderHttp:
     def error(self, status: int, message: str | None, *, retry_after: float | None = None) -> ProviderError:
         """The error for a status this provider answered (also one inside a 200's envelope), key redacted."""
         return error_for_status(self._provider, status, self.redact(message), retry_after=retry_after,
-                                meanings=self._meanings)
+                                meanings=self._meanings, key_env_var=self._key_env_var)
 
     def redact(self, text: str | None) -> str | None:
         """A provider may echo the key in its message; it must never reach an error or a log.
@@ -267,9 +285,12 @@ class ProviderHttp:
 
     def _transport_error(self, exc: httpx2.TransportError, idempotent: bool) -> ProviderError:
         kind = type(exc).__name__
-        if not idempotent and not isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
+        connect_failed = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
+        if not idempotent and not connect_failed:
             return outcome_unknown(self._provider, f"did not answer the submit request ({kind})")
-        return ProviderUnavailable(f"{self._provider} could not be reached ({kind}); try again later")
+        # a refused connection, a DNS or TLS failure: nothing of the request reached the provider
+        return ProviderUnavailable(f"{self._provider} could not be reached ({kind}); try again later",
+                                   no_job=connect_failed)
 
 
 class ReplyPastBounds(Exception):

@@ -14,6 +14,13 @@ def resource_uri(task_id: str) -> str:
     return f"task://{task_id}"
 
 
+class Failover(BaseModel):
+    """A provider a call naming none passed over before the one that took the job, and why."""
+
+    provider: str
+    reason: str = Field(description="Why it was skipped: its one-sentence error, or that it is degraded.")
+
+
 class Task(BaseModel):
     """One video generation, followed until its video is on disk."""
 
@@ -32,6 +39,8 @@ class Task(BaseModel):
     created_at: str
     updated_at: str
     resource_uri: str = Field(description="task://<task_id>: read or subscribe to follow the task.")
+    failover: list[Failover] = Field(default_factory=list, description="Providers skipped before `provider` took "
+                                     "the job (a call naming no provider), each with the reason; empty when none.")
 
     @property
     def finished(self) -> bool:
@@ -53,12 +62,20 @@ class ModelInfo(BaseModel):
     is_default: bool
 
 
+class Health(BaseModel):
+    status: Literal["ok", "degraded"] = Field(description="degraded: skipped by calls naming no provider for now.")
+    reason: str | None = Field(default=None, description="The last of the submit failures that degraded it.")
+    until: str | None = Field(default=None, description="When it is tried again (UTC, ISO 8601).")
+
+
 class ProviderInfo(BaseModel):
     name: str
     configured: bool
     is_default: bool
     models: list[ModelInfo]
     setup: str | None = Field(description="For a provider that is not configured: the variable to set.")
+    health: Health = Field(default_factory=lambda: Health(status="ok"),
+                           description="ok, or degraded after 3 submits in a row failed without creating a job.")
 
 
 class ProviderList(BaseModel):

@@ -60,16 +60,18 @@ async def _draw_bar(progress: float, message: str) -> None:
 async def providers(settings: Settings, _args: argparse.Namespace) -> int:
     async with open_service(settings, follow=False) as service:
         infos = service.providers()
-    print(f"{'provider':<10} {'configured':<11} {'model':<26} {'provider id':<48} price")
+    print(f"{'provider':<10} {'configured':<11} {'health':<9} {'model':<26} {'provider id':<48} price")
     for info in infos:
         state = "yes" if info.configured else "no"
         name = info.name + (" *" if info.is_default else "")
         for model in info.models:
             price = ", ".join(f"${p:.2f}/{d}s" for d, p in (model.price_usd or {}).items()) or "-"
             own = model.provider_model_id + (f" (mode {model.mode})" if model.mode else "")
-            print(f"{name:<10} {state:<11} {model.id:<26} {own:<48} {price}")
+            print(f"{name:<10} {state:<11} {info.health.status:<9} {model.id:<26} {own:<48} {price}")
         if info.setup:
             print(f"{'':<10} {info.setup}")
+        if info.health.status == "degraded":
+            print(f"{'':<10} degraded until {info.health.until}: {plain(info.health.reason)}")
     print("* default provider", file=sys.stderr)
     return 0
 

@@ -1,30 +1,38 @@
-"""Provider adapters, one file each, and the registry that builds them from settings."""
+"""The providers, one file each, and the one place that registers them: REGISTRY, in the default order."""
 
 from __future__ import annotations
 
-from videogen_mcp.config import Settings
+from typing import TYPE_CHECKING
+
 from videogen_mcp.http import HttpClient
 from videogen_mcp.providers.aimlapi import AimlApi
-from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest
+from videogen_mcp.providers.base import Adapter, HttpProvider, PollResult, Provider, SubmitRequest
 from videogen_mcp.providers.gptproto import GptProto
 from videogen_mcp.providers.local import Local
 from videogen_mcp.providers.myrouter import MyRouter
 from videogen_mcp.providers.wavespeed import WaveSpeed
-from videogen_mcp.urlguard import UrlGuard
 
+if TYPE_CHECKING:
+    from videogen_mcp.config import Settings
+
+#: Every provider, in the order a call naming none tries the configured ones (the default provider first).
+#: Adding a provider: its file, its catalog rows, its fake in tests/fakes, and one entry here.
+REGISTRY: tuple[type[Provider], ...] = (WaveSpeed, GptProto, AimlApi, MyRouter, Local)
 #: The hosted providers, built from an API key and a base URL.
-ADAPTERS: dict[str, type[Adapter]] = {a.name: a for a in (WaveSpeed, GptProto, AimlApi, MyRouter)}
+ADAPTERS: dict[str, type[HttpProvider]] = {a.name: a for a in (WaveSpeed, GptProto, AimlApi, MyRouter)}
 
-__all__ = ["ADAPTERS", "Adapter", "PollResult", "SubmitRequest", "build_adapters"]
+__all__ = ["ADAPTERS", "REGISTRY", "Adapter", "HttpProvider", "PollResult", "Provider", "SubmitRequest",
+           "build_adapters", "key_variables", "registered"]
 
 
-def build_adapters(settings: Settings, client: HttpClient) -> dict[str, Adapter]:
-    """One adapter per configured provider, the offline `local` one included when PyAV is installed."""
-    adapters: dict[str, Adapter] = {
-        name: cls(settings.api_keys[name], settings.base_urls.get(name), client)
-        for name, cls in ADAPTERS.items()
-        if settings.configured(name)
-    }
-    if settings.configured("local"):
-        adapters["local"] = Local(settings.data_dir / "local", client, UrlGuard(settings.allow_private_urls))
-    return adapters
+def registered(name: str) -> type[Provider] | None:
+    return next((cls for cls in REGISTRY if cls.name == name), None)
+
+
+def key_variables() -> list[str]:
+    return [cls.key_env_var for cls in REGISTRY if cls.key_env_var]
+
+
+def build_adapters(settings: Settings, client: HttpClient) -> dict[str, Provider]:
+    """One provider object per configured provider, in REGISTRY order."""
+    return {cls.name: cls.build(settings, client) for cls in REGISTRY if cls.configured(settings)}

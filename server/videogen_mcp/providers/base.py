@@ -1,4 +1,5 @@
-"""What every provider adapter is: pure translation between our request and one provider's wire format."""
+"""What every provider is (the `Provider` protocol), and the base of the hosted ones: pure translation between
+our request and one provider's wire format, sent through the shared HTTP layer."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import httpx2
 
@@ -15,6 +16,12 @@ from videogen_mcp.errors import KeyRejected, OutOfCredit, SubmitOutcomeUnknown, 
 from videogen_mcp.http import HttpClient, ProviderHttp, outcome_unknown
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import TaskStatus
+
+if TYPE_CHECKING:
+    from videogen_mcp.config import Settings
+
+#: How a local image reaches the provider: its upload endpoint, a data URI in the request, or read here.
+ImageTransport = Literal["upload", "data_uri", "bytes"]
 
 
 @dataclass(frozen=True)
@@ -38,11 +45,66 @@ class PollResult:
     error: str | None = None
 
 
-class Adapter:
-    """Base of the provider adapters. Subclasses translate; ProviderHttp sends."""
+class Provider(Protocol):
+    """What the service, the poller, the router and the downloader know of a provider, whichever it is.
+
+    The class attributes are its capabilities; the classmethods let the registry list and build it from the
+    settings, so nothing above `providers/` ever tests for a provider's name.
+    """
+
+    name: ClassVar[str]
+    #: The variable holding its API key; None for a provider that needs no account.
+    key_env_var: ClassVar[str | None]
+    #: The variable that may move its API elsewhere (a proxy, a test fake); None when it runs here.
+    base_url_env_var: ClassVar[str | None]
+    #: The floor between two polls of one task; the schedule polls at it only near the expected end.
+    poll_interval: ClassVar[float]
+    #: True when poll replies carry a real percentage; otherwise progress is estimated from time.
+    reports_progress: ClassVar[bool]
+    #: False for a provider that runs here: its polls cost no request, so no poll budget applies.
+    polls_over_network: ClassVar[bool]
+    image_transport: ClassVar[ImageTransport]
+    #: Where its API lives (its host and port are trusted for video downloads); None when it runs here.
+    base_url: str | None
+    #: The directory of its own renders: the only file:// video URLs the downloader takes.
+    render_dir: Path | None
+
+    @classmethod
+    def configured(cls, settings: Settings) -> bool: ...
+
+    @classmethod
+    def build(cls, settings: Settings, client: HttpClient) -> Provider: ...
+
+    @classmethod
+    def setup(cls, configured: bool) -> str | None:
+        """What list_providers says under it: how to configure it, or what it is."""
+
+    @classmethod
+    def not_configured(cls, configured: list[str], key_variables: list[str]) -> str:
+        """The sentence refusing a call that names it while it is not configured (`configured`: the providers
+        that are; `key_variables`: every provider's key variable)."""
+
+    async def prepare_image(self, image: ImageInput) -> ImageInput:
+        """The image as submit will take it, got ready before any task is stored (so a bad one leaves none)."""
+
+    async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
+        """Start the job; returns the provider's task id. A ProviderError with `no_job` created none."""
+
+    async def poll(self, provider_task_id: str) -> PollResult: ...
+
+    async def cancel(self, provider_task_id: str) -> bool | None:
+        """Ask the provider to stop the job: True confirmed, False refused, None when it documents no cancel."""
+
+
+class HttpProvider:
+    """Base of the hosted providers (one API key, one base URL). Subclasses translate; ProviderHttp sends."""
 
     name: ClassVar[str]
     default_base_url: ClassVar[str]
+    key_env_var: ClassVar[str | None] = None
+    base_url_env_var: ClassVar[str | None] = None
+    polls_over_network: ClassVar[bool] = True
+    image_transport: ClassVar[ImageTransport] = "data_uri"
     #: Shortest sensible gap between two polls of one task, per the provider's guidance.
     #: The floor between two polls of one task; the schedule polls at it only near the expected end.
     poll_interval: ClassVar[float] = 1.0
@@ -53,10 +115,33 @@ class Adapter:
     #: Where the provider documents an account status differently from http.STATUS_MEANINGS.
     status_meanings: ClassVar[Mapping[int, type[KeyRejected | OutOfCredit]]] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:  # each provider's variables follow from its name: WAVESPEED_API_KEY, ...
+            cls.key_env_var = f"{cls.name.upper()}_API_KEY"
+            cls.base_url_env_var = f"{cls.name.upper()}_BASE_URL"
+
     def __init__(self, api_key: str, base_url: str | None, client: HttpClient) -> None:
         self._api_key = api_key
         self.base_url = (base_url or self.default_base_url).rstrip("/")
-        self.http = ProviderHttp(client, self.name, self.error_text, api_key, meanings=self.status_meanings)
+        self.http = ProviderHttp(client, self.name, self.error_text, api_key, meanings=self.status_meanings,
+                                 key_env_var=self.key_env_var)
+
+    @classmethod
+    def configured(cls, settings: Settings) -> bool:
+        return bool(settings.api_keys.get(cls.name))
+
+    @classmethod
+    def build(cls, settings: Settings, client: HttpClient) -> HttpProvider:
+        return cls(settings.api_keys[cls.name], settings.base_urls.get(cls.name), client)
+
+    @classmethod
+    def setup(cls, configured: bool) -> str | None:
+        return None if configured else f"set {cls.key_env_var} to your {cls.name} API key"
+
+    @classmethod
+    def not_configured(cls, configured: list[str], key_variables: list[str]) -> str:
+        return f"provider {cls.name!r} is not configured: set {cls.key_env_var} in the server's environment"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -76,8 +161,14 @@ class Adapter:
         return image
 
     async def image_reference(self, image: ImageInput) -> str:
-        """What goes in the request's image field: the URL, or a data URI of the checked bytes."""
-        return image.url or image.data_uri()
+        """What goes in the request's image field: the URL, or the checked bytes as the provider takes them."""
+        if image.url:
+            return image.url
+        return await self.upload(image) if self.image_transport == "upload" else image.data_uri()
+
+    async def upload(self, image: ImageInput) -> str:
+        """Upload the image to the provider; returns the URL its submit takes (image_transport "upload")."""
+        raise NotImplementedError
 
     async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
         """Submit the job; returns the provider's task id."""
@@ -100,6 +191,10 @@ class Adapter:
         return replace(result, error=self.http.redact(result.error), raw_status=self.http.redact(result.raw_status),
                        video_url=self.http.redact_whole(result.video_url))
 
+    async def cancel(self, provider_task_id: str) -> bool | None:
+        """None: no cancel is documented; a provider that documents one overrides this."""
+        return None
+
     # Translation, one provider each.
     def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
         raise NotImplementedError
@@ -119,6 +214,10 @@ class Adapter:
 
     def unexpected(self, what: str) -> UnexpectedReply:
         return UnexpectedReply(f"{self.name} sent an unexpected reply: {what}")
+
+
+#: The name the hosted providers' tests and subclasses have always used.
+Adapter = HttpProvider
 
 
 def optional_fields(**fields: Any) -> dict[str, Any]:

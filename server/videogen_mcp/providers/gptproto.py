@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from videogen_mcp.images import ImageInput
 from videogen_mcp.providers.wavespeed import WaveSpeed
 
 
 class GptProto(WaveSpeed):
     name = "gptproto"
     default_base_url = "https://gptproto.com"
+    image_transport = "data_uri"
     duration_type = int
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": self._api_key}
-
-    async def image_reference(self, image: ImageInput) -> str:
-        return image.url or image.data_uri()

@@ -15,16 +15,19 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, ClassVar
 
 import httpx2
 
 from videogen_mcp.errors import InvalidInput
 from videogen_mcp.http import HttpClient
 from videogen_mcp.images import MAX_BYTES, ImageInput, check_image_bytes
-from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest
+from videogen_mcp.providers.base import ImageTransport, PollResult, SubmitRequest
 from videogen_mcp.render import render
 from videogen_mcp.urlguard import OPT_OUT, UrlGuard, UrlRefused
+
+if TYPE_CHECKING:
+    from videogen_mcp.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +60,50 @@ class _Job:
     error: str | None = None
 
 
-class Local(Adapter):
-    name = "local"
-    default_base_url = "local:"
-    poll_interval = 0.5
-    reports_progress = True
+class Local:
+    """Implements the Provider protocol itself: it runs here, needs no key, and reads image bytes directly."""
+
+    name: ClassVar[str] = "local"
+    key_env_var: ClassVar[str | None] = None
+    base_url_env_var: ClassVar[str | None] = None
+    poll_interval: ClassVar[float] = 0.5
+    reports_progress: ClassVar[bool] = True
+    polls_over_network: ClassVar[bool] = False
+    image_transport: ClassVar[ImageTransport] = "bytes"
+    base_url: str | None = None
 
     def __init__(self, staging: Path, client: HttpClient, guard: UrlGuard | None = None) -> None:
-        self.base_url = self.default_base_url
-        self.render_dir = self._staging = staging
+        self.render_dir: Path | None = staging
+        self._staging = staging
         self._client = client
         self._guard = guard or UrlGuard()
         self._jobs: dict[str, _Job] = {}
         self._slots = threading.Semaphore(SLOTS)
         self._lock = threading.Lock()
         _remove_old_files(staging)
+
+    def __repr__(self) -> str:
+        return f"Local(render_dir={str(self._staging)!r})"
+
+    @classmethod
+    def configured(cls, settings: Settings) -> bool:
+        return settings.local_available
+
+    @classmethod
+    def build(cls, settings: Settings, client: HttpClient) -> Local:
+        return cls(settings.data_dir / "local", client, UrlGuard(settings.allow_private_urls))
+
+    @classmethod
+    def setup(cls, configured: bool) -> str:
+        return DESCRIPTION if configured else SETUP
+
+    @classmethod
+    def not_configured(cls, configured: list[str], key_variables: list[str]) -> str:
+        if not configured:
+            return (f"no provider is configured: set one of {', '.join(key_variables)} in the server's environment, "
+                    f"or install the offline local provider with {INSTALL}")
+        return (f"provider 'local' is not installed: run {INSTALL}, or choose a configured provider "
+                f"({', '.join(configured)})")
 
     async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
         data = (await self.prepare_image(image)).data or b""
@@ -110,6 +142,9 @@ class Local(Adapter):
             raise InvalidInput(FETCH_FAILED) from None
         return replace(check_image_bytes(bytes(data), "at the URL"), url=image.url)  # the task record keeps the URL
 
+    async def cancel(self, provider_task_id: str) -> bool | None:
+        return None
+
     def _restart(self, job_id: str) -> _Job | None:
         if self._path(job_id, ".mp4").is_file():
             job = self._jobs[job_id] = _Job(job_id, time.monotonic(), finished=True)
@@ -145,9 +180,6 @@ class Local(Adapter):
 
     def _path(self, job_id: str, suffix: str) -> Path:
         return self._staging / f"{job_id}{suffix}"
-
-    def error_text(self, body: Any) -> str | None:
-        return None
 
 
 def _advance(job: _Job, done: int, total: int) -> None:

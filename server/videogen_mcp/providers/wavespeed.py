@@ -28,12 +28,11 @@ STATUSES = {
 class WaveSpeed(Adapter):
     name = "wavespeed"
     default_base_url = "https://api.wavespeed.ai"
+    image_transport = "upload"
     #: WaveSpeed's page types duration as a string; GPTProto documents an integer.
     duration_type: type = str
 
-    async def image_reference(self, image: ImageInput) -> str:
-        if image.url:
-            return image.url
+    async def upload(self, image: ImageInput) -> str:
         request = self.request(
             "POST",
             "/api/v3/media/upload/binary",

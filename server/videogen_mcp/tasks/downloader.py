@@ -21,7 +21,7 @@ import httpx2
 
 from videogen_mcp.errors import disk_full, is_disk_full
 from videogen_mcp.http import REDACTED, HttpClient, backoff
-from videogen_mcp.providers import Adapter
+from videogen_mcp.providers import Provider
 from videogen_mcp.urlguard import UrlGuard, UrlRefused
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Downloader:
 
     def __init__(self, client: HttpClient, videos_dir: Path, attempts: int = 3,
                  timeout: float = DOWNLOAD_TIMEOUT, max_bytes: int = MAX_VIDEO_BYTES, *,
-                 guard: UrlGuard | None = None, adapters: Mapping[str, Adapter] | None = None) -> None:
+                 guard: UrlGuard | None = None, adapters: Mapping[str, Provider] | None = None) -> None:
         self._client = client
         self._dir = videos_dir
         self._attempts = attempts
@@ -90,7 +90,7 @@ class Downloader:
                 await anyio.sleep(backoff(attempt, base=1.0, cap=30.0))
         raise AssertionError("unreachable")
 
-    async def _fetch_once(self, url: str, dest: Path, adapter: Adapter | None) -> Path:
+    async def _fetch_once(self, url: str, dest: Path, adapter: Provider | None) -> Path:
         part = dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:8]}.part")
         render_dir = adapter.render_dir if adapter else None
         try:

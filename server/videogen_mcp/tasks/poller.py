@@ -17,13 +17,14 @@ from anyio.abc import TaskGroup
 from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.errors import ProviderError, StorageError, VideogenError
 from videogen_mcp.images import ImageInput
-from videogen_mcp.models import Task
-from videogen_mcp.providers import Adapter, PollResult, SubmitRequest
+from videogen_mcp.models import Failover, Task
+from videogen_mcp.providers import PollResult, Provider, SubmitRequest
 from videogen_mcp.tasks.budget import RequestBudget
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.loops import run_every
 from videogen_mcp.tasks.redownload import failed_note
+from videogen_mcp.tasks.routing import Route
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import PollSchedule, elapsed_seconds, estimated_eta, estimated_progress, now_iso
 from videogen_mcp.tasks.typical import TypicalTimes
@@ -59,10 +60,12 @@ INTERRUPTED = (
 
 @dataclass
 class Submission:
-    """A task still to be sent to its provider; `done` is set once the provider answered (or failed to)."""
+    """A task still to be sent to its provider; `done` is set once the provider answered (or failed to).
+    With a `route`, the submit may move on to its next provider (the task's provider changes first)."""
 
     request: SubmitRequest
     image: ImageInput
+    route: Route | None = None
     done: anyio.Event = field(default_factory=anyio.Event)
     error: VideogenError | None = None
 
@@ -83,7 +86,7 @@ class Poller:
         self,
         store: TaskStore,
         events: TaskEvents,
-        adapters: dict[str, Adapter],
+        adapters: dict[str, Provider],
         downloader: Downloader | None,
         schedules: dict[str, PollSchedule],
         task_group: TaskGroup,
@@ -101,7 +104,8 @@ class Poller:
         self._held: dict[str, anyio.CancelScope] = {}
         self._lost: set[str] = set()
         self._renewing = False
-        self._budgets = {name: RequestBudget(None if name == "local" else poll_budget) for name in adapters}
+        self._budgets = {name: RequestBudget(poll_budget if adapter.polls_over_network else None)
+                         for name, adapter in adapters.items()}
         self.lease_ttl = lease_ttl or LEASE_TTL
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -207,8 +211,21 @@ class Poller:
 
     async def _submit(self, task_id: str, submission: Submission) -> bool:
         task = self._task(task_id)
+
+        async def moving_to(provider: str, failover: list[Failover]) -> None:
+            """Record where the job will run before submitting there: a crash mid-submit names the right one."""
+            nonlocal task
+            task = await self._save(task, provider=provider, failover=failover)
+            if task.provider != provider:
+                raise LeaseLost(task_id)
+
         try:
-            provider_task_id = await self._adapters[task.provider].submit(submission.request, submission.image)
+            if submission.route is None:
+                provider_task_id = await self._adapters[task.provider].submit(submission.request, submission.image)
+            else:
+                provider_task_id = await submission.route.submit(submission.request, submission.image, moving_to)
+        except LeaseLost:
+            raise
         except Exception as exc:
             submission.error = _as_videogen_error(exc)
             await self._save(task, status="failed", error=str(submission.error))
@@ -258,7 +275,7 @@ class Poller:
                 await self._give_up(task)
                 return
 
-    async def _poll_once(self, adapter: Adapter, task: Task, state: _PollState) -> Task:
+    async def _poll_once(self, adapter: Provider, task: Task, state: _PollState) -> Task:
         """Ask the provider once (also after a long downtime, before any deadline) and record the answer."""
         try:
             await self._budgets[task.provider].wait()

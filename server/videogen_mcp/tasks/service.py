@@ -10,17 +10,18 @@ from contextlib import asynccontextmanager
 import anyio
 
 from videogen_mcp import catalog
-from videogen_mcp.config import ALL_PROVIDERS, PROVIDERS, Settings, key_variable
+from videogen_mcp.config import Settings
 from videogen_mcp.errors import InvalidInput, TaskNotFound
 from videogen_mcp.http import new_client
 from videogen_mcp.images import ImageInput, load_image
 from videogen_mcp.models import ModelInfo, ProviderInfo, Task, resource_uri
-from videogen_mcp.providers import Adapter, SubmitRequest, build_adapters, local
+from videogen_mcp.providers import REGISTRY, Provider, SubmitRequest, build_adapters
 from videogen_mcp.tasks.downloader import Downloader
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import DEFAULT_POLL_BUDGET, Poller, Submission
 from videogen_mcp.tasks.redownload import Redownloader
 from videogen_mcp.tasks.requests import GenerateRequest
+from videogen_mcp.tasks.routing import Router
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import (
     PollSchedule,
@@ -43,20 +44,22 @@ ProgressReport = Callable[[float, str], Awaitable[None]]
 
 
 class TaskService:
-    def __init__(self, settings: Settings, store: TaskStore, events: TaskEvents, adapters: dict[str, Adapter],
-                 poller: Poller) -> None:
+    def __init__(self, settings: Settings, store: TaskStore, events: TaskEvents, adapters: dict[str, Provider],
+                 poller: Poller, router: Router | None = None) -> None:
         self.settings = settings
         self.events = events
         self._store = store
         self._adapters = adapters
         self._poller = poller
+        self.router = router or Router(settings, adapters)
 
     # -- providers ---------------------------------------------------------------------------
     def providers(self) -> list[ProviderInfo]:
         default = self.settings.chosen_default()
-        return [self._provider_info(name, default) for name in ALL_PROVIDERS]
+        return [self._provider_info(cls, default) for cls in REGISTRY]
 
-    def _provider_info(self, name: str, default: str) -> ProviderInfo:
+    def _provider_info(self, cls: type[Provider], default: str) -> ProviderInfo:
+        name = cls.name
         models = [
             ModelInfo(
                 id=o.model.id,
@@ -70,11 +73,9 @@ class TaskService:
             )
             for o in catalog.offerings(name)
         ]
-        configured = self.settings.configured(name)
-        setup = None if configured else f"set {key_variable(name)} to your {name} API key"
-        if name == "local":
-            setup = local.DESCRIPTION if configured else local.SETUP
-        return ProviderInfo(name=name, configured=configured, is_default=name == default, models=models, setup=setup)
+        configured = cls.configured(self.settings)
+        return ProviderInfo(name=name, configured=configured, is_default=name == default, models=models,
+                            setup=cls.setup(configured), health=self.router.health(name))
 
     # -- submit ------------------------------------------------------------------------------
     async def generate(
@@ -89,38 +90,23 @@ class TaskService:
         check_generate(req)
         if not req.prompt.strip():
             raise InvalidInput("prompt is blank: describe what should happen in the video")
-        adapter = self._adapter(req.provider)
-        offering = catalog.resolve(adapter.name, req.model)
+        route = self.router.route(req.provider, req.model)
+        adapter, offering = route.first.provider, route.first.offering
         if req.duration not in offering.model.durations:
             raise InvalidInput(f"duration must be 5 or 10 seconds, got {req.duration}")
         image = await anyio.to_thread.run_sync(lambda: load_image(req.image, allow_local=allow_local_files))
         image = await adapter.prepare_image(image)
-        task = self._new_task(adapter.name, offering.model.id, req)
+        task = self._new_task(adapter.name, offering.model.id, req).model_copy(update={"failover": route.skipped})
         self._store.insert(task, _request_record(req, image, offering), self._poller.owner, self._poller.lease_ttl)
         await self.events.publish(task.task_id, created=True)
         submission = Submission(SubmitRequest(offering, req.prompt, req.duration, req.negative_prompt,
-                                              req.guidance_scale), image)
+                                              req.guidance_scale), image, route)
         self._poller.follow(task.task_id, submission)
         with anyio.move_on_after(submit_wait):
             await submission.done.wait()
         if submission.error is not None:
             raise submission.error
         return self.get(task.task_id)
-
-    def _adapter(self, provider: str | None) -> Adapter:
-        name = (provider or self.settings.chosen_default()).strip().lower()
-        if name not in ALL_PROVIDERS:
-            raise InvalidInput(f"unknown provider {name!r}; choose one of: {', '.join(ALL_PROVIDERS)}")
-        if name in self._adapters:
-            return self._adapters[name]
-        if name == "local" and not self._adapters:
-            keys = ", ".join(key_variable(p) for p in PROVIDERS)
-            raise InvalidInput(f"no provider is configured: set one of {keys} in the server's environment, "
-                               f"or install the offline local provider with {local.INSTALL}")
-        if name == "local":
-            raise InvalidInput(f"provider 'local' is not installed: run {local.INSTALL}, or choose a configured "
-                               f"provider ({', '.join(self._adapters)})")
-        raise InvalidInput(f"provider {name!r} is not configured: set {key_variable(name)} in the server's environment")
 
     def _new_task(self, provider: str, model: str, req: GenerateRequest) -> Task:
         task_id = uuid.uuid4().hex
@@ -235,7 +221,7 @@ async def unwrap_single_error() -> AsyncIterator[None]:
         raise
 
 
-def _schedules(settings: Settings, adapters: dict[str, Adapter]) -> dict[str, PollSchedule]:
+def _schedules(settings: Settings, adapters: dict[str, Provider]) -> dict[str, PollSchedule]:
     schedules = {}
     for name, adapter in adapters.items():
         min_gap = settings.poll_interval or adapter.poll_interval

@@ -39,8 +39,11 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
 """
 COLUMNS = [name for name in Task.model_fields if name != "resource_uri"]
+#: Task fields kept as JSON text.
+JSON_COLUMNS = {"failover"}
 #: Columns added after the first release, with their definitions, for databases created before them.
-LATER_COLUMNS = {"owner": "TEXT", "lease_until": "REAL NOT NULL DEFAULT 0", "ready_seconds": "REAL"}
+LATER_COLUMNS = {"owner": "TEXT", "lease_until": "REAL NOT NULL DEFAULT 0", "ready_seconds": "REAL",
+                 "failover": "TEXT NOT NULL DEFAULT '[]'"}
 #: Task ids per statement when renewing leases (SQLite limits the number of parameters).
 RENEW_CHUNK = 500
 
@@ -79,7 +82,7 @@ class TaskStore:
 
     def insert(self, task: Task, request: dict[str, Any], owner: str | None = None, lease_seconds: float = 0) -> None:
         """Write a new task, already leased to `owner` so no other process takes it while it is submitted."""
-        values = [getattr(task, c) for c in COLUMNS] + [json.dumps(request), owner, time.time() + lease_seconds]
+        values = [_column(task, c) for c in COLUMNS] + [json.dumps(request), owner, time.time() + lease_seconds]
         marks = ", ".join("?" * len(values))
         self._execute(f"INSERT INTO tasks ({', '.join(COLUMNS)}, request, owner, lease_until) VALUES ({marks})", values)
 
@@ -116,7 +119,7 @@ class TaskStore:
     def update(self, task: Task, owner: str | None = None) -> bool:
         """Write the task unless its row is already finished or, given `owner`, leased to someone else."""
         sets = ", ".join(f"{c} = ?" for c in COLUMNS if c != "task_id")
-        values = [getattr(task, c) for c in COLUMNS if c != "task_id"] + [task.task_id, *TERMINAL_STATUSES]
+        values = [_column(task, c) for c in COLUMNS if c != "task_id"] + [task.task_id, *TERMINAL_STATUSES]
         finished = ", ".join("?" * len(TERMINAL_STATUSES))
         sql = f"UPDATE tasks SET {sets} WHERE task_id = ? AND status NOT IN ({finished})"
         if owner is not None:
@@ -193,6 +196,12 @@ class TaskStore:
                 "server (which recreates a missing table)")
 
 
+def _column(task: Task, name: str) -> Any:
+    if name in JSON_COLUMNS:
+        return json.dumps([item.model_dump() for item in getattr(task, name)])
+    return getattr(task, name)
+
+
 def _task(row: sqlite3.Row) -> Task:
-    fields = {c: row[c] for c in COLUMNS}
+    fields = {c: json.loads(row[c]) if c in JSON_COLUMNS else row[c] for c in COLUMNS}
     return Task(**fields, resource_uri=f"task://{row['task_id']}")
