@@ -100,6 +100,10 @@ class Adapter:
         return replace(result, error=self.http.redact(result.error), raw_status=self.http.redact(result.raw_status),
                        video_url=self.http.redact_whole(result.video_url))
 
+    async def cancel(self, provider_task_id: str) -> bool | None:
+        """Ask the provider to stop the job: True confirmed, False refused, None when it documents no cancel."""
+        return None
+
     # Translation, one provider each.
     def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
         raise NotImplementedError
