@@ -152,11 +152,13 @@ class TasksExtension(Extension):
 
     def _legacy(self, task: Task) -> dict[str, Any]:
         shape = self._common(task)
-        return {**shape, "ttl": None, "pollInterval": shape.pop("poll")}
+        poll = shape.pop("poll")
+        return {**shape, "ttl": None, "pollInterval": poll}
 
     def _modern(self, task: Task, *, with_result: bool) -> dict[str, Any]:
         shape = self._common(task)
-        shape = {**shape, "ttlMs": None, "pollIntervalMs": shape.pop("poll")}
+        poll = shape.pop("poll")
+        shape = {**shape, "ttlMs": None, "pollIntervalMs": poll}
         if task.status in ("completed", "failed"):  # a provider's failure is a completed call carrying it
             shape["status"] = "completed"
             shape["statusMessage"] = task.error or task.status
