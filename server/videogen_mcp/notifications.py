@@ -178,7 +178,9 @@ def _serialize_with_tasks(original: Any) -> Any:
     def serialize(method: str, version: str, data: Any, **kwargs: Any) -> dict[str, Any]:
         if method == "tools/call" and "task" in data and "content" not in data:
             model = legacy_types.CreateTaskResult.model_validate(data, by_name=False)
-            return model.model_dump(by_alias=True, mode="json", exclude_none=True)
+            dumped = model.model_dump(by_alias=True, mode="json", exclude_none=True)
+            dumped["task"]["ttl"] = model.task.ttl  # required on the wire, null for unlimited
+            return dumped
         return original(method, version, data, **kwargs)
 
     serialize.videogen_tasks = True  # type: ignore[attr-defined]
