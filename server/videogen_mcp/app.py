@@ -11,15 +11,16 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.subscriptions import InMemorySubscriptionBus
-from mcp_types import CallToolResult, Resource, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, Resource, TextContent, ToolAnnotations, ToolExecution
 from mcp_types import Tool as MCPTool
 from pydantic import Field, ValidationError
 
 from videogen_mcp import __version__
 from videogen_mcp.config import ALL_PROVIDERS, Settings
 from videogen_mcp.errors import InvalidInput, VideogenError
+from videogen_mcp.mcp_tasks import TASK_TOOL, TasksExtension, running_as_task
 from videogen_mcp.models import ProviderList, Task, TaskList
-from videogen_mcp.notifications import LegacySubscriptions, Notifier
+from videogen_mcp.notifications import LegacySubscriptions, Notifier, install_legacy_tasks
 from videogen_mcp.tasks.requests import (
     MAX_GUIDANCE,
     MAX_WAIT,
@@ -57,6 +58,11 @@ Get a video task by its task_id, optionally waiting up to `wait_seconds` (0-{MAX
 Use this after generate_video returned a task that is still queued or processing. A completed task
 has `video_path` (the local MP4) and `video_url`; a failed one has `error`."""
 
+CANCEL_DESCRIPTION = """\
+Cancel a video task by its task_id: it is cancelled at once and no longer followed, and its video is not
+downloaded. Where the provider documents a cancel (WaveSpeed) it is asked to stop the job; `error` then says
+whether it confirmed, or that the job may still finish and be billed. A finished task cannot be cancelled."""
+
 LIST_DESCRIPTION = "List stored video tasks, newest first, optionally only those with a given status."
 PROVIDERS_DESCRIPTION = """\
 List the video providers, whether each is configured (has its API key), which one is the default,
@@ -68,6 +74,7 @@ PROVIDER_ARGUMENT = (f"One of {', '.join(ALL_PROVIDERS)} (local: offline camera 
 #: Even with wait_seconds=0, give the provider this long to accept the job, so refusals come back as errors.
 MIN_SUBMIT_WAIT = 10.0
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+CANCELS = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 GENERATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                             open_world_hint=True)
 
@@ -84,6 +91,8 @@ class VideogenServer(MCPServer):
         tools = await super().list_tools()
         for tool in tools:
             tool.input_schema["additionalProperties"] = False  # call_tool refuses them rather than drop them
+            if tool.name == TASK_TOOL:  # 2025-11-25 tasks; the 2026-07-28 wire drops the field
+                tool.execution = ToolExecution(task_support="optional")
         return tools
 
     async def list_resources(self) -> list[Resource]:
@@ -132,6 +141,7 @@ def build_server(settings: Settings, *, transport: str = "stdio") -> VideogenSer
     state = AppState(settings, allow_local_files=transport == "stdio" or settings.allow_local_files)
     bus = InMemorySubscriptionBus()
     legacy = LegacySubscriptions()
+    tasks_extension = TasksExtension(task_result)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
@@ -140,15 +150,18 @@ def build_server(settings: Settings, *, transport: str = "stdio") -> VideogenSer
             service.events.add_listener(notifier.task_changed)
             group.start_soon(notifier.run)
             state.service = service
+            tasks_extension.start(service, group)
             try:
                 yield state
             finally:
+                tasks_extension.stop()
                 state.service = None
                 group.cancel_scope.cancel()
 
     server = VideogenServer(state, name="videogen-mcp", version=__version__, instructions=INSTRUCTIONS,
-                            lifespan=lifespan, subscriptions=bus)
+                            lifespan=lifespan, subscriptions=bus, extensions=[tasks_extension])
     legacy.install(server)
+    install_legacy_tasks(server)
     _add_tools(server, state)
     _add_resources(server, state)
     return server
@@ -177,9 +190,12 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
         service = state.require_service()
         started = anyio.current_time()
         request = GenerateRequest(image, prompt, provider, model, duration, negative_prompt, guidance_scale)
+        as_task = running_as_task()  # the host follows it through MCP Tasks: hand it over once it is stored
         with user_errors():
             task = await service.generate(request, allow_local_files=state.allow_local_files,
-                                          submit_wait=max(wait_seconds, MIN_SUBMIT_WAIT))
+                                          submit_wait=0 if as_task else max(wait_seconds, MIN_SUBMIT_WAIT))
+        if as_task:
+            return task_result(task)
         left = max(0.0, wait_seconds - (anyio.current_time() - started))
         task = await service.wait(task.task_id, left, _reporter(ctx))
         return task_result(task)
@@ -194,6 +210,13 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
         service = state.require_service()
         with user_errors():
             task = await service.wait(task_id, wait_seconds, _reporter(ctx) if wait_seconds else None)
+        return task_result(task)
+
+    @server.tool(description=CANCEL_DESCRIPTION, annotations=CANCELS)
+    async def cancel_task(task_id: Annotated[TaskId, Field(description="The task_id to cancel.")]) -> Annotated[
+            CallToolResult, Task]:
+        with user_errors():
+            task = await state.require_service().cancel(task_id)
         return task_result(task)
 
     @server.tool(description=LIST_DESCRIPTION, annotations=READ_ONLY)

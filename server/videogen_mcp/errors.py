@@ -25,6 +25,10 @@ class TaskNotFound(InvalidInput):
     """No task has the given id."""
 
 
+class TaskFinished(InvalidInput):
+    """The task already ended, so it cannot be cancelled."""
+
+
 class ProviderError(VideogenError):
     """A provider answered with an error or could not be reached."""
 

@@ -2,7 +2,9 @@
 
 2026-07-28 clients listen with `subscriptions/listen`, served by the SDK's subscription bus.
 2025-11-25 clients use `resources/subscribe`, which MCPServer (mcp 2.3) has no public hook for: the
-glue below registers it on the low-level server. It is the one place that touches private SDK API.
+glue below registers it on the low-level server. It is the one place that touches private SDK API: that glue,
+and the pieces MCP Tasks need on 2025-11-25 (the `tasks` capability, CreateTaskResult as a `tools/call`
+result, and notifications sent outside any request), each pinned by tests/unit/test_sdk_glue_tasks.py.
 A session is forgotten when its connection ends (the SDK unwinds the connection's exit stack) or when
 sending to it fails, so closed and abandoned HTTP sessions leave nothing behind.
 """
@@ -15,9 +17,11 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+import mcp_types.methods as sdk_methods
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourcesListChanged, ResourceUpdated
+from mcp_types import _v2025_11_25 as legacy_types
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from videogen_mcp.models import resource_uri
@@ -136,3 +140,48 @@ class Notifier:
             await self._legacy.list_changed()
         await self._bus.publish(ResourceUpdated(uri=uri))
         await self._legacy.updated(uri)
+
+
+class SessionGone(Exception):
+    """A notification could not be sent: the client's connection has ended."""
+
+
+async def notify(session: Any, method: str, params: dict[str, Any]) -> None:
+    """Send a notification on the session's connection, outside any request (the request may have ended),
+    keeping `null` fields (a task's `ttl`) that the SDK's typed notifications drop."""
+    try:
+        await session._connection.notify(method, params)
+    except Exception as exc:
+        raise SessionGone(str(exc)) from exc
+
+
+def install_legacy_tasks(server: MCPServer) -> None:
+    """2025-11-25 experimental tasks: advertise `capabilities.tasks` in initialize, and let a `tools/call`
+    answer a CreateTaskResult (the SDK validates every 2025-11-25 tools/call result as a CallToolResult)."""
+    low = server._lowlevel_server
+    original = low.create_initialization_options
+
+    def with_tasks(*args: Any, **kwargs: Any) -> Any:
+        options = original(*args, **kwargs)
+        options.capabilities.tasks = types.ServerTasksCapability(
+            list=types.TasksListCapability(), cancel=types.TasksCancelCapability(),
+            requests=types.ServerTasksRequestsCapability(tools=types.TasksToolsCapability(
+                call=types.TasksCallCapability())))
+        return options
+
+    low.create_initialization_options = with_tasks  # type: ignore[method-assign]
+    if not getattr(sdk_methods.serialize_server_result, "videogen_tasks", False):
+        sdk_methods.serialize_server_result = _serialize_with_tasks(sdk_methods.serialize_server_result)
+
+
+def _serialize_with_tasks(original: Any) -> Any:
+    def serialize(method: str, version: str, data: Any, **kwargs: Any) -> dict[str, Any]:
+        if method == "tools/call" and "task" in data and "content" not in data:
+            model = legacy_types.CreateTaskResult.model_validate(data, by_name=False)
+            dumped = model.model_dump(by_alias=True, mode="json", exclude_none=True)
+            dumped["task"]["ttl"] = model.task.ttl  # required on the wire, null for unlimited
+            return dumped
+        return original(method, version, data, **kwargs)
+
+    serialize.videogen_tasks = True  # type: ignore[attr-defined]
+    return serialize

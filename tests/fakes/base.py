@@ -203,6 +203,9 @@ class FakeProvider:
     def polls(self) -> list[Recorded]:
         return [r for r in self.requests if r.kind == "poll"]
 
+    def cancels(self) -> list[Recorded]:
+        return [r for r in self.requests if r.kind == "cancel"]
+
     def uploads(self) -> list[Recorded]:
         return [r for r in self.requests if r.kind == "upload"]
 

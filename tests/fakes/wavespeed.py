@@ -28,6 +28,8 @@ KLING_MODELS = {
 UPLOAD = ("POST", r"/api/v3/media/upload/binary", "upload", "upload")
 POLL = ("GET", r"/api/v3/predictions/(?P<id>[^/]+)(?:/result)?", "poll", "poll")
 SUBMIT = ("POST", r"/api/v3/(?P<model>.+)", "submit", "submit")
+#: WaveSpeed's documented cancel; the job may still finish (as the docs warn), so the fake lets it run on.
+CANCEL = ("DELETE", r"/api/v3/predictions/(?P<id>[^/]+)", "cancel", "cancel")
 WAVESPEED_MESSAGES = {
     401: "Unauthorized: invalid API key",
     402: "Insufficient balance",
@@ -48,7 +50,9 @@ def body_problem(body: Any) -> str | None:
 
 class WaveSpeedProvider(FakeProvider):
     name = "wavespeed"
-    routes = (UPLOAD, POLL, SUBMIT)
+    routes = (UPLOAD, POLL, SUBMIT, CANCEL)
+    #: Answer the next cancel with an error instead of confirming it.
+    refuse_cancel = False
     statuses: ClassVar[dict[str, str]] = {
         "queued": "created",
         "processing": "processing",
@@ -96,6 +100,14 @@ class WaveSpeedProvider(FakeProvider):
             return self.error(404, f"Prediction not found: {found['id']}", req.path)
         self.count_poll(job)
         return json_reply(200, self.envelope(self.data(job, self.status_of(job), poll=True)))
+
+    def cancel(self, req: Recorded, found: re.Match) -> Reply:
+        job = self.jobs.get(found["id"])
+        if job is None:
+            return self.error(404, f"Prediction not found: {found['id']}", req.path)
+        if self.take("refuse_cancel"):
+            return self.error(400, "Prediction cannot be cancelled", req.path)
+        return json_reply(200, self.envelope({"id": job.id, "status": "deleted"}))
 
     def upload(self, req: Recorded, found: re.Match) -> Reply:
         if req.file_bytes is None:

@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     tasks.add_argument("--limit", type=int, default=20, help=f"how many of the newest tasks to show, {MIN_LIMIT}-"
                                                              f"{MAX_LIMIT} (default 20)")
     tasks.set_defaults(run=_command("tasks"))
+    cancel = commands.add_parser("cancel", help="cancel a task (and ask its provider to stop the job)")
+    cancel.add_argument("task_id", help="the task's id, as `videogen-mcp tasks` shows it")
+    cancel.set_defaults(run=_command("cancel"))
     return parser
 
 

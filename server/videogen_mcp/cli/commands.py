@@ -1,4 +1,4 @@
-"""The terminal commands: generate one video with a progress bar, list providers, list tasks."""
+"""The terminal commands: generate one video with a progress bar, list providers, list and cancel tasks."""
 
 from __future__ import annotations
 
@@ -83,6 +83,13 @@ async def tasks(settings: Settings, args: argparse.Namespace) -> int:
         print("no tasks yet", file=sys.stderr)
     for task in recent:
         print(_task_line(task))
+    return 0
+
+
+async def cancel(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_service(settings, follow=False) as service:
+        task = await service.cancel(args.task_id)
+    print(f"task {task.task_id} cancelled: {plain(task.error)}", file=sys.stderr)
     return 0
 
 

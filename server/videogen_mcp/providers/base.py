@@ -192,7 +192,7 @@ class HttpProvider:
                        video_url=self.http.redact_whole(result.video_url))
 
     async def cancel(self, provider_task_id: str) -> bool | None:
-        """None: no cancel is documented; a provider that documents one overrides this."""
+        """Ask the provider to stop the job: True confirmed, False refused, None when it documents no cancel."""
         return None
 
     # Translation, one provider each.

@@ -13,3 +13,6 @@ class GptProto(WaveSpeed):
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": self._api_key}
+
+    async def cancel(self, provider_task_id: str) -> bool | None:
+        return None  # GPTProto documents no cancel, though it shares WaveSpeed's routes

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
 import httpx2
 
+from videogen_mcp.errors import ProviderError
 from videogen_mcp.images import ImageInput
 from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest, dig, optional_fields
+
+log = logging.getLogger(__name__)
 
 STATUSES = {
     "created": "queued",
@@ -62,6 +66,16 @@ class WaveSpeed(Adapter):
     def poll_request(self, provider_task_id: str) -> httpx2.Request:
         # the id is the provider's data: escaped, it cannot leave the route ("../"), add a query ("?") or end it ("#")
         return self.request("GET", f"/api/v3/predictions/{quote(provider_task_id, safe='')}/result")
+
+    async def cancel(self, provider_task_id: str) -> bool | None:
+        """`DELETE /api/v3/predictions/{id}`, sent once: True when the reply says the prediction was deleted."""
+        request = self.request("DELETE", f"/api/v3/predictions/{quote(provider_task_id, safe='')}")
+        try:
+            data = self.envelope_data(await self.http.send(request, idempotent=False))
+        except ProviderError as exc:
+            log.info("%s did not cancel job %s: %s", self.name, provider_task_id, exc)
+            return False
+        return str(data.get("status") or "").lower() in ("deleted", "cancelled", "canceled")
 
     def parse_poll(self, body: Any) -> PollResult:
         data = self.envelope_data(body)

@@ -26,7 +26,7 @@ from videogen_mcp.tasks.loops import run_every
 from videogen_mcp.tasks.redownload import failed_note
 from videogen_mcp.tasks.routing import Route
 from videogen_mcp.tasks.store import TaskStore
-from videogen_mcp.tasks.timing import PollSchedule, elapsed_seconds, estimated_eta, estimated_progress, now_iso
+from videogen_mcp.tasks.timing import Outlook, PollSchedule, elapsed_seconds, now_iso, outlook
 from videogen_mcp.tasks.typical import TypicalTimes
 
 log = logging.getLogger(__name__)
@@ -331,9 +331,18 @@ class Poller:
     def _progress(self, task: Task, result: PollResult) -> dict[str, int | None]:
         if result.progress is not None:
             return {"progress": max(0, min(result.progress, 99)), "eta_seconds": result.eta_seconds}
-        typical, elapsed = self.typical(task), elapsed_seconds(task)
-        progress = estimated_progress(elapsed, typical, queued=result.status == "queued")
-        return {"progress": max(task.progress, int(progress)), "eta_seconds": estimated_eta(elapsed, typical)}
+        seen = self.outlook(task.model_copy(update={"status": result.status}))
+        return {"progress": int(seen.progress), "eta_seconds": seen.eta_seconds}  # the Task keeps whole percents
+
+    def outlook(self, task: Task) -> Outlook:
+        """The task's progress, message and next likely change, estimated once for every caller."""
+        adapter = self._adapters.get(task.provider)
+        if adapter is None:  # a provider not configured here: what the store says is all there is
+            return outlook(task, 0.0, True, LEASE_TTL)
+        schedule = self._schedules[task.provider]
+        eta = task.eta_seconds if adapter.reports_progress else None
+        next_poll = schedule.gap(elapsed_seconds(task), self.typical(task), eta)
+        return outlook(task, self.typical(task), adapter.reports_progress, next_poll)
 
     async def _complete(self, task: Task, video_url: str) -> Task:
         done = {"status": "completed", "progress": 100, "video_url": video_url, "eta_seconds": None}

@@ -11,7 +11,7 @@ import anyio
 
 from videogen_mcp import catalog
 from videogen_mcp.config import Settings
-from videogen_mcp.errors import InvalidInput, TaskNotFound
+from videogen_mcp.errors import InvalidInput, TaskFinished, TaskNotFound
 from videogen_mcp.http import new_client
 from videogen_mcp.images import ImageInput, load_image
 from videogen_mcp.models import ModelInfo, ProviderInfo, Task, resource_uri
@@ -23,14 +23,7 @@ from videogen_mcp.tasks.redownload import Redownloader
 from videogen_mcp.tasks.requests import GenerateRequest
 from videogen_mcp.tasks.routing import Router
 from videogen_mcp.tasks.store import TaskStore
-from videogen_mcp.tasks.timing import (
-    PollSchedule,
-    describe,
-    elapsed_seconds,
-    estimated_eta,
-    estimated_progress,
-    now_iso,
-)
+from videogen_mcp.tasks.timing import Outlook, PollSchedule, now_iso
 from videogen_mcp.urlguard import UrlGuard
 from videogen_mcp.validation import check_generate, check_task_arguments
 
@@ -39,6 +32,10 @@ from videogen_mcp.validation import check_generate, check_task_arguments
 DEFAULT_MAX_GAP = 60.0
 #: How often a waiting call with a progress token re-estimates progress between task changes.
 PROGRESS_TICK = 1.0
+
+#: The longest a cancel waits for the provider to confirm; the task is cancelled here before the provider is asked.
+CANCEL_WAIT = 10.0
+CANCELLING = "cancelled; asking the provider to stop the job"
 
 ProgressReport = Callable[[float, str], Awaitable[None]]
 
@@ -127,6 +124,31 @@ class TaskService:
         check_task_arguments(status=status, limit=limit)
         return self._store.list(status, limit)
 
+    def page(self, offset: int, size: int) -> tuple[list[Task], bool]:
+        """Tasks newest first from `offset`, and whether more follow (cursor paging)."""
+        tasks = self._store.list(None, offset + size + 1)
+        return tasks[offset:offset + size], len(tasks) > offset + size
+
+    async def cancel(self, task_id: str) -> Task:
+        """Cancel a task: cancelled in the store before this returns, whatever the provider does later, and no
+        longer polled; the provider's own cancel, where it documents one, is asked for once, best effort."""
+        task = self.get(task_id)
+        if task.finished:
+            raise TaskFinished(f"task {task.task_id} is already {task.status}, so there is nothing to cancel")
+        if not self._store.cancel(task.task_id, CANCELLING, now_iso()):
+            finished = self.get(task.task_id)
+            raise TaskFinished(f"task {task.task_id} {finished.status} before it could be cancelled")
+        await self.events.publish(task.task_id)
+        adapter = self._adapters.get(task.provider)
+        confirmed = None
+        if adapter is not None and task.provider_task_id:
+            with anyio.move_on_after(CANCEL_WAIT):
+                confirmed = False
+                confirmed = await adapter.cancel(task.provider_task_id)
+        self._store.cancel(task.task_id, _cancel_note(task, confirmed), now_iso())
+        await self.events.publish(task.task_id)
+        return self.get(task.task_id)
+
     async def wait(self, task_id: str, seconds: float, report: ProgressReport | None = None) -> Task:
         """Wait up to `seconds` for the task to finish, reporting rising progress; never polls a provider."""
         check_task_arguments(task_id=task_id, wait_seconds=seconds)
@@ -154,18 +176,27 @@ class TaskService:
                     await changed.wait()
 
     def _progress(self, task: Task) -> tuple[float, str]:
-        if task.status == "completed":
-            return 100.0, "completed"
-        adapter = self._adapters.get(task.provider)
-        if task.finished or (task.status == "queued" and not task.provider_task_id) or adapter is None:
-            return float(task.progress), describe(task)
-        if adapter.reports_progress:
-            return float(task.progress), describe(task)
-        typical = self._poller.typical(task)
-        elapsed = elapsed_seconds(task)
-        estimate = estimated_progress(elapsed, typical, queued=task.status == "queued")
-        value = round(max(float(task.progress), estimate), 1)
-        return min(value, 99.0), describe(task, estimated_eta(elapsed, typical))
+        seen = self.outlook(task)
+        return seen.progress, seen.message
+
+    def outlook(self, task: Task) -> Outlook:
+        """Progress, progress message and when the next change is likely (see Poller.outlook)."""
+        return self._poller.outlook(task)
+
+
+def _cancel_note(task: Task, confirmed: bool | None) -> str:
+    """What `error` says of a cancelled task: whether the provider may still finish and bill the job."""
+    provider = task.provider
+    if not task.provider_task_id:
+        return (f"cancelled while it was being submitted to {provider}: if {provider} received it, the job may "
+                "still run and be billed")
+    if confirmed:
+        return f"cancelled; {provider} confirmed it stopped job {task.provider_task_id}"
+    if confirmed is False:
+        return (f"cancelled here, but {provider} did not confirm stopping job {task.provider_task_id}: it may "
+                f"still finish and be billed (check the {provider} dashboard)")
+    return (f"cancelled here; {provider} offers no way to stop job {task.provider_task_id}, so it may still "
+            "finish and be billed")
 
 
 def _request_record(req: GenerateRequest, image: ImageInput, offering: catalog.Offering) -> dict[str, object]:

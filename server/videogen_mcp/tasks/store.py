@@ -127,6 +127,13 @@ class TaskStore:
             values.append(owner)
         return self._execute(sql, values) == 1
 
+    def cancel(self, task_id: str, error: str, updated_at: str) -> bool:
+        """Mark a task cancelled with `error` as its note, unless it completed or failed (a cancelled one is
+        re-noted); True when the row is now cancelled by this call."""
+        sql = ("UPDATE tasks SET status = 'cancelled', error = ?, eta_seconds = NULL, updated_at = ? "
+               "WHERE task_id = ? AND status NOT IN ('completed', 'failed')")
+        return self._execute(sql, [error, updated_at, task_id]) == 1
+
     def get(self, task_id: str) -> Task | None:
         rows = self._query("SELECT * FROM tasks WHERE task_id = ?", [task_id])
         return _task(rows[0]) if rows else None

@@ -35,6 +35,29 @@ def estimated_eta(elapsed: float, typical: float) -> int | None:
     return round(left) if left > 0 else None
 
 
+@dataclass(frozen=True)
+class Outlook:
+    """Where a task stands, as every caller shows it: progress notifications, statusMessage, pollInterval."""
+
+    progress: float  # 0-100 with one decimal; 100 only once completed
+    eta_seconds: int | None
+    message: str
+    next_change: float  # seconds until the poll schedule next asks the provider (when a change is likely)
+
+
+def outlook(task: Task, typical: float, reports_progress: bool, next_change: float) -> Outlook:
+    """The one estimate of a task's progress: the provider's own figure where it reports one, else from time."""
+    if task.status == "completed":
+        return Outlook(100.0, None, "completed", next_change)
+    if task.finished or (task.status == "queued" and not task.provider_task_id) or reports_progress:
+        return Outlook(float(task.progress), task.eta_seconds, describe(task), next_change)
+    elapsed = elapsed_seconds(task)
+    estimate = estimated_progress(elapsed, typical, queued=task.status == "queued")
+    eta = estimated_eta(elapsed, typical)
+    value = min(round(max(float(task.progress), estimate), 1), 99.0)
+    return Outlook(value, eta, describe(task, eta), next_change)
+
+
 def describe(task: Task, progress_eta: int | None = None) -> str:
     """A short progress message: 'processing · about 2 min left'."""
     if task.status == "queued" and not task.provider_task_id:

@@ -1,0 +1,43 @@
+"""The private SDK pieces MCP Tasks rely on (notifications.py): an SDK upgrade that moves them fails here, loudly."""
+
+from __future__ import annotations
+
+import inspect
+
+import mcp_types.methods as sdk_methods
+from mcp.server.mcpserver import MCPServer
+from mcp.server.runner import ServerRunner
+from mcp.server.session import ServerSession
+from mcp_types import _v2025_11_25 as legacy_types
+
+from videogen_mcp.notifications import install_legacy_tasks
+
+
+def test_the_runner_still_looks_up_serialize_server_result_on_the_module_at_call_time():
+    assert "_methods.serialize_server_result(" in inspect.getsource(ServerRunner._serialize)
+
+
+def test_a_legacy_tools_call_may_answer_a_create_task_result():
+    server = MCPServer("glue")
+    install_legacy_tasks(server)
+    task = {"taskId": "t1", "status": "working", "createdAt": "2026-01-01T00:00:00Z",
+            "lastUpdatedAt": "2026-01-01T00:00:00Z", "ttl": None, "pollInterval": 1000}
+    dumped = sdk_methods.serialize_server_result("tools/call", "2025-11-25", {"task": task})
+    assert dumped["task"]["ttl"] is None and legacy_types.CreateTaskResult.model_validate(dumped)
+    plain = sdk_methods.serialize_server_result("tools/call", "2025-11-25", {"content": []})
+    assert plain == {"content": []} or plain.get("content") == []
+
+
+def test_initialize_advertises_the_tasks_capability():
+    server = MCPServer("glue")
+    install_legacy_tasks(server)
+    tasks = server._lowlevel_server.create_initialization_options().capabilities.tasks
+    assert tasks is not None and tasks.list is not None and tasks.cancel is not None
+    assert tasks.requests.tools.call is not None
+
+
+def test_sessions_still_reach_their_connection_to_notify_outside_a_request():
+    assert "_connection" in inspect.getsource(ServerSession.__init__)
+    from mcp.server.connection import Connection
+
+    assert inspect.iscoroutinefunction(Connection.notify)
