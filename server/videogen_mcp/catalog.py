@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from videogen_mcp.errors import InvalidInput
@@ -18,6 +19,45 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class Pricing:
+    """What one offering costs per video duration in USD, where that was read and when.
+
+    A duration missing from `usd`, or mapped to None, has no published price; `note` says why. Prices are
+    never guessed: see providers/API.md "Prices".
+    """
+
+    usd: Mapping[int, float | None] = field(default_factory=dict)
+    source: str | None = None
+    #: The date (ISO 8601) the source was read.
+    read: str | None = None
+    note: str | None = None
+
+    def price(self, duration: int) -> float | None:
+        return self.usd.get(duration)
+
+
+def published(source: str, read: str, usd: Mapping[int, float | None], note: str | None = None) -> Pricing:
+    return Pricing(dict(usd), source, read, note)
+
+
+def unpublished(reason: str) -> Pricing:
+    return Pricing({}, None, None, reason)
+
+
+#: Where each provider's prices come from (providers/API.md "Prices"), and the date they were read here.
+WAVESPEED_PAGE = "WaveSpeed model page (billed per second, 5 s minimum)"
+WAVESPEED_READ = "2026-12-01"
+GPTPROTO_LIST = "GPTProto price list, 2026-09-25 snapshot (one per-run price, taken as 5 s)"
+GPTPROTO_READ = "2026-09-25"
+GPTPROTO_10S = "GPTProto lists one per-run price, for 5 s; no 10 s price is published"
+AIMLAPI_UNKNOWN = ("AI/ML API publishes no per-model price in its docs (only live, through GET /v1/models "
+                   "?include=pricing); each task's cost is what its submit reply reports")
+MYROUTER_UNKNOWN = "myrouter publishes no price for its Kling models"
+WAVESPEED_STANDARD_UNKNOWN = "WaveSpeed's page for this model shows no price"
+FREE = published("runs on this machine", "2026-12-01", {5: 0.0, 10: 0.0})
+
+
+@dataclass(frozen=True)
 class Offering:
     """One canonical model as served by one provider."""
 
@@ -27,7 +67,7 @@ class Offering:
     guidance_parameter: str = "guidance_scale"
     prompt_required: bool = False
     mode: str | None = None
-    prices_usd: dict[int, float] = field(default_factory=dict)
+    pricing: Pricing = field(default_factory=lambda: unpublished("no price is recorded for this offering"))
     #: Overrides the model's typical generation time where this provider is much faster.
     typical_seconds: dict[int, float] | None = None
 
@@ -48,31 +88,44 @@ def _offer(provider: str, model: str, own_id: str, **extra) -> Offering:
 
 
 OFFERINGS: tuple[Offering, ...] = (
-    _offer("wavespeed", "kling-v2.1-i2v-pro", "kwaivgi/kling-v2.1-i2v-pro", prices_usd={5: 0.45, 10: 0.90}),
-    _offer("wavespeed", "kling-v2.1-i2v-standard", "kwaivgi/kling-v2.1-i2v-standard"),
-    _offer("wavespeed", "kling-v2.1-i2v-master", "kwaivgi/kling-v2.1-i2v-master"),
-    _offer("wavespeed", "kling-v2.5-turbo-pro-i2v", "kwaivgi/kling-v2.5-turbo-pro/image-to-video"),
-    _offer("gptproto", "kling-v2.1-i2v-pro", "kwaivgi/kling-v2.1-i2v-pro"),
-    _offer("gptproto", "kling-v2.1-i2v-standard", "kwaivgi/kling-v2.1-i2v-standard"),
-    _offer("gptproto", "kling-v2.1-i2v-master", "kwaivgi/kling-v2.1-i2v-master"),
-    _offer("gptproto", "kling-v2.5-turbo-pro-i2v", "kwaivgi/kling-v2.5-turbo-pro/image-to-video"),
-    _offer("aimlapi", "kling-v2.1-i2v-pro", "kling-video/v2.1/pro/image-to-video", guidance_parameter="cfg_scale"),
+    _offer("wavespeed", "kling-v2.1-i2v-pro", "kwaivgi/kling-v2.1-i2v-pro",
+           pricing=published(WAVESPEED_PAGE, WAVESPEED_READ, {5: 0.45, 10: 0.90})),
+    _offer("wavespeed", "kling-v2.1-i2v-standard", "kwaivgi/kling-v2.1-i2v-standard",
+           pricing=unpublished(WAVESPEED_STANDARD_UNKNOWN)),
+    _offer("wavespeed", "kling-v2.1-i2v-master", "kwaivgi/kling-v2.1-i2v-master",
+           pricing=published(f"{WAVESPEED_PAGE}, $0.26 per second", WAVESPEED_READ, {5: 1.30, 10: 2.60})),
+    _offer("wavespeed", "kling-v2.5-turbo-pro-i2v", "kwaivgi/kling-v2.5-turbo-pro/image-to-video",
+           pricing=published(WAVESPEED_PAGE, WAVESPEED_READ, {5: 0.35, 10: 0.70})),
+    _offer("gptproto", "kling-v2.1-i2v-pro", "kwaivgi/kling-v2.1-i2v-pro",
+           pricing=published(GPTPROTO_LIST, GPTPROTO_READ, {5: 0.392, 10: None}, GPTPROTO_10S)),
+    _offer("gptproto", "kling-v2.1-i2v-standard", "kwaivgi/kling-v2.1-i2v-standard",
+           pricing=published(GPTPROTO_LIST, GPTPROTO_READ, {5: 0.224, 10: None}, GPTPROTO_10S)),
+    _offer("gptproto", "kling-v2.1-i2v-master", "kwaivgi/kling-v2.1-i2v-master",
+           pricing=published(GPTPROTO_LIST, GPTPROTO_READ, {5: 1.12, 10: None}, GPTPROTO_10S)),
+    _offer("gptproto", "kling-v2.5-turbo-pro-i2v", "kwaivgi/kling-v2.5-turbo-pro/image-to-video",
+           pricing=published(GPTPROTO_LIST, GPTPROTO_READ, {5: 0.28, 10: None}, GPTPROTO_10S)),
+    _offer("aimlapi", "kling-v2.1-i2v-pro", "kling-video/v2.1/pro/image-to-video", guidance_parameter="cfg_scale",
+           pricing=unpublished(AIMLAPI_UNKNOWN)),
     _offer(
         "aimlapi", "kling-v2.1-i2v-standard", "kling-video/v2.1/standard/image-to-video",
-        guidance_parameter="cfg_scale",
+        guidance_parameter="cfg_scale", pricing=unpublished(AIMLAPI_UNKNOWN),
     ),
-    _offer("aimlapi", "kling-v2.1-i2v-master", "klingai/v2.1-master-image-to-video", guidance_parameter="cfg_scale"),
+    _offer("aimlapi", "kling-v2.1-i2v-master", "klingai/v2.1-master-image-to-video", guidance_parameter="cfg_scale",
+           pricing=unpublished(AIMLAPI_UNKNOWN)),
     _offer(
         "aimlapi", "kling-v2.5-turbo-pro-i2v", "klingai/v2.5-turbo/pro/image-to-video",
-        guidance_parameter="cfg_scale", prompt_required=True,
+        guidance_parameter="cfg_scale", prompt_required=True, pricing=unpublished(AIMLAPI_UNKNOWN),
     ),
-    _offer("myrouter", "kling-v2.1-i2v-pro", "kling-v2.1-i2v", mode="Professional"),
-    _offer("myrouter", "kling-v2.1-i2v-standard", "kling-v2.1-i2v", mode="Standard"),
-    _offer("myrouter", "kling-v2.1-i2v-master", "kling-v2.1-i2v-master"),
-    _offer("myrouter", "kling-v2.5-turbo-pro-i2v", "kling-2.5-turbo-i2v", guidance_parameter="cfg_scale"),
+    _offer("myrouter", "kling-v2.1-i2v-pro", "kling-v2.1-i2v", mode="Professional",
+           pricing=unpublished(MYROUTER_UNKNOWN)),
+    _offer("myrouter", "kling-v2.1-i2v-standard", "kling-v2.1-i2v", mode="Standard",
+           pricing=unpublished(MYROUTER_UNKNOWN)),
+    _offer("myrouter", "kling-v2.1-i2v-master", "kling-v2.1-i2v-master", pricing=unpublished(MYROUTER_UNKNOWN)),
+    _offer("myrouter", "kling-v2.5-turbo-pro-i2v", "kling-2.5-turbo-i2v", guidance_parameter="cfg_scale",
+           pricing=unpublished(MYROUTER_UNKNOWN)),
     # The offline provider answers to every canonical id, so a call works unchanged with no account.
     *(
-        _offer("local", model, "camera-move", prices_usd={5: 0.0, 10: 0.0}, typical_seconds={5: 4, 10: 8})
+        _offer("local", model, "camera-move", pricing=FREE, typical_seconds={5: 4, 10: 8})
         for model in MODELS
     ),
 )
@@ -80,6 +133,11 @@ OFFERINGS: tuple[Offering, ...] = (
 
 def offerings(provider: str) -> list[Offering]:
     return [o for o in OFFERINGS if o.provider == provider]
+
+
+def offering(provider: str, model: str) -> Offering | None:
+    """The offering of this provider for a canonical model id, if it serves it."""
+    return next((o for o in OFFERINGS if o.provider == provider and o.model.id == model), None)
 
 
 def typical_seconds(provider: str, model: str, duration: int) -> float:

@@ -57,6 +57,10 @@ class Settings:
     local_available: bool = field(default_factory=pyav_installed)
     #: VIDEOGEN_PROVIDER_ORDER: the providers a call naming none tries, in order; None: default_order().
     provider_order: tuple[str, ...] | None = None
+    #: VIDEOGEN_DAILY_BUDGET_USD: the most tasks created in any rolling 24 h may cost together; None: no cap.
+    daily_budget_usd: float | None = None
+    #: VIDEOGEN_CONFIRM_ABOVE_USD: a generation priced above it is confirmed by the user first; None: never ask.
+    confirm_above_usd: float | None = None
 
     def configured(self, provider: str) -> bool:
         cls = registered(provider)
@@ -108,6 +112,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_allowed_hosts=_host_names(env, "VIDEOGEN_HTTP_ALLOWED_HOSTS"),
         allow_local_files=_flag(env, "VIDEOGEN_ALLOW_LOCAL_FILES", False),
         allow_private_urls=_flag(env, "VIDEOGEN_ALLOW_PRIVATE_URLS", False),
+        daily_budget_usd=_dollars(env, "VIDEOGEN_DAILY_BUDGET_USD"),
+        confirm_above_usd=_dollars(env, "VIDEOGEN_CONFIRM_ABOVE_USD"),
     )
 
 
@@ -173,6 +179,20 @@ def _rate(env: Mapping[str, str], name: str) -> float | None:
     if not 0 <= rate <= 10_000:
         raise ConfigError(f"{name} must be between 0 (no limit) and 10000 requests per second, got {value!r}")
     return rate
+
+
+def _dollars(env: Mapping[str, str], name: str) -> float | None:
+    value = env.get(name, "").strip().lstrip("$")
+    if not value:
+        return None
+    try:
+        dollars = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be an amount in US dollars such as 5 or 12.50, got {env[name].strip()!r}") \
+            from None
+    if not 0 <= dollars <= 1_000_000:
+        raise ConfigError(f"{name} must be between 0 and 1000000 US dollars, got {env[name].strip()!r}")
+    return dollars
 
 
 def _host_names(env: Mapping[str, str], name: str) -> tuple[str, ...]:

@@ -41,6 +41,9 @@ class Task(BaseModel):
     resource_uri: str = Field(description="task://<task_id>: read or subscribe to follow the task.")
     failover: list[Failover] = Field(default_factory=list, description="Providers skipped before `provider` took "
                                      "the job (a call naming no provider), each with the reason; empty when none.")
+    cost_usd: float | None = Field(default=None, description="What the generation cost in USD: the catalog price "
+                                   "at submit, replaced by what the provider reported it charged where it reports "
+                                   "one; null when unknown.")
 
     @property
     def finished(self) -> bool:
@@ -58,7 +61,11 @@ class ModelInfo(BaseModel):
     durations: list[int] = Field(description="Allowed video lengths in seconds.")
     guidance_parameter: str = Field(description="The provider's name for guidance_scale.")
     prompt_required: bool
-    price_usd: dict[str, float] | None = Field(description="Price per duration (seconds as key), if published.")
+    price_usd: dict[str, float | None] | None = Field(description="Price in USD per duration (seconds as key); "
+                                                      "null where not published (price_note says why).")
+    price_source: str | None = Field(default=None, description="Where the prices were read.")
+    price_read: str | None = Field(default=None, description="When the prices were read (ISO 8601 date).")
+    price_note: str | None = Field(default=None, description="Why a price is null, or how it was taken.")
     is_default: bool
 
 

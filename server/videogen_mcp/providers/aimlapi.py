@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -9,6 +10,9 @@ import httpx2
 
 from videogen_mcp.errors import KeyRejected, OutOfCredit
 from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest, dig, optional_fields
+
+#: AI/ML API bills in credits: $1 = 2,000,000 credits (providers/API.md "Prices").
+CREDITS_PER_USD = 2_000_000
 
 STATUSES = {
     "queued": "queued",
@@ -58,6 +62,20 @@ class AimlApi(Adapter):
             raise self.unexpected("a completed generation without video.url")
         error = _failure_reason(body.get("error")) if status == "failed" else None
         return PollResult(status=status, raw_status=raw, video_url=video_url, error=error)  # type: ignore[arg-type]
+
+    def parse_charged(self, body: Any) -> float | None:
+        """`meta.usage.usd_spent` when present, else `meta.usage.credits_used` at $1 = 2,000,000 credits."""
+        usage = dig(body, "meta", "usage")
+        for key, per_usd in (("usd_spent", 1), ("credits_used", CREDITS_PER_USD)):
+            value = dig(usage, key)
+            if isinstance(value, int | float | str) and not isinstance(value, bool):
+                try:
+                    usd = float(value) / per_usd
+                except ValueError:
+                    continue
+                if math.isfinite(usd) and usd >= 0:
+                    return round(usd, 6)
+        return None
 
     def error_text(self, body: Any) -> str | None:
         message = dig(body, "message")

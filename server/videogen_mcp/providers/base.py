@@ -95,6 +95,10 @@ class Provider(Protocol):
     async def cancel(self, provider_task_id: str) -> bool | None:
         """Ask the provider to stop the job: True confirmed, False refused, None when it documents no cancel."""
 
+    def charged_usd(self, provider_task_id: str) -> float | None:
+        """What the provider reported the job it just accepted cost, in USD (asked once, right after submit);
+        None when it reports nothing."""
+
 
 class HttpProvider:
     """Base of the hosted providers (one API key, one base URL). Subclasses translate; ProviderHttp sends."""
@@ -126,6 +130,7 @@ class HttpProvider:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self.http = ProviderHttp(client, self.name, self.error_text, api_key, meanings=self.status_meanings,
                                  key_env_var=self.key_env_var)
+        self._charged: dict[str, float] = {}
 
     @classmethod
     def configured(cls, settings: Settings) -> bool:
@@ -182,7 +187,13 @@ class HttpProvider:
                 f"{self.name} answered with a job id that contains the API key, so the server will not follow "
                 f"it: the job may still run and be billed, so check the {self.name} dashboard before submitting again"
             )
+        charged = self.parse_charged(reply)
+        if charged is not None:
+            self._charged[task_id] = charged
         return task_id
+
+    def charged_usd(self, provider_task_id: str) -> float | None:
+        return self._charged.pop(provider_task_id, None)
 
     async def poll(self, provider_task_id: str) -> PollResult:
         result = self.parse_poll(await self.http.send(self.poll_request(provider_task_id), idempotent=True))
@@ -211,6 +222,10 @@ class HttpProvider:
     def error_text(self, body: Any) -> str | None:
         """The provider's own message in an error body, if it has one."""
         raise NotImplementedError
+
+    def parse_charged(self, body: Any) -> float | None:
+        """What a submit reply says the job cost, in USD; None for a provider that reports no cost."""
+        return None
 
     def unexpected(self, what: str) -> UnexpectedReply:
         return UnexpectedReply(f"{self.name} sent an unexpected reply: {what}")

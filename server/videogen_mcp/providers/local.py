@@ -142,6 +142,9 @@ class Local:
             raise InvalidInput(FETCH_FAILED) from None
         return replace(check_image_bytes(bytes(data), "at the URL"), url=image.url)  # the task record keeps the URL
 
+    def charged_usd(self, provider_task_id: str) -> float | None:
+        return None  # a render here costs nothing beyond the catalog's $0
+
     async def cancel(self, provider_task_id: str) -> bool | None:
         return None
 

@@ -7,7 +7,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -19,13 +19,14 @@ from videogen_mcp.errors import ProviderError, StorageError, VideogenError
 from videogen_mcp.images import ImageInput
 from videogen_mcp.models import Failover, Task
 from videogen_mcp.providers import PollResult, Provider, SubmitRequest
+from videogen_mcp.tasks import money
 from videogen_mcp.tasks.budget import RequestBudget
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.loops import run_every
 from videogen_mcp.tasks.redownload import failed_note
 from videogen_mcp.tasks.routing import Route
-from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.store import Budget, OverBudget, TaskStore
 from videogen_mcp.tasks.timing import Outlook, PollSchedule, elapsed_seconds, now_iso, outlook
 from videogen_mcp.tasks.typical import TypicalTimes
 
@@ -66,6 +67,10 @@ class Submission:
     request: SubmitRequest
     image: ImageInput
     route: Route | None = None
+    #: The daily budget a failover to a pricier provider is checked against (None: no cap).
+    budget: Callable[[], Budget | None] = lambda: None
+    #: The highest price a failover may move the task to without the user confirming again (None: any).
+    price_ceiling: float | None = None
     done: anyio.Event = field(default_factory=anyio.Event)
     error: VideogenError | None = None
 
@@ -213,9 +218,11 @@ class Poller:
         task = self._task(task_id)
 
         async def moving_to(provider: str, failover: list[Failover]) -> None:
-            """Record where the job will run before submitting there: a crash mid-submit names the right one."""
+            """Record where the job will run (and what it costs there) before submitting there: a crash mid-submit
+            names the right one. The new price is held to the budget and the confirmed price first."""
             nonlocal task
-            task = await self._save(task, provider=provider, failover=failover)
+            price = self._charge(task, provider, submission)
+            task = await self._save(task, provider=provider, failover=failover, cost_usd=price.usd)
             if task.provider != provider:
                 raise LeaseLost(task_id)
 
@@ -228,12 +235,30 @@ class Poller:
             raise
         except Exception as exc:
             submission.error = _as_videogen_error(exc)
-            await self._save(task, status="failed", error=str(submission.error))
+            nothing_spent = isinstance(exc, VideogenError) and (getattr(exc, "no_job", False) or
+                                                                 isinstance(exc, money.OverBudget | money.NotConfirmed))
+            spent = {"cost_usd": 0.0} if nothing_spent else {}  # a job that certainly never started costs nothing
+            await self._save(task, status="failed", error=str(submission.error), **spent)
             return False
         finally:
             submission.done.set()
-        await self._save(task, provider_task_id=provider_task_id)
+        reported = self._adapters[task.provider].charged_usd(provider_task_id)
+        spent = {} if reported is None else {"cost_usd": reported}
+        await self._save(task, provider_task_id=provider_task_id, **spent)
         return True
+
+    def _charge(self, task: Task, provider: str, submission: Submission) -> money.Price:
+        """Price the task at the provider a failover moves it to, within the confirmed price and the budget."""
+        price = money.price_of(provider, task.model, task.duration)
+        ceiling = submission.price_ceiling
+        if ceiling is not None and price.counted > ceiling:
+            raise money.failover_not_confirmed(price, ceiling)
+        budget = submission.budget()
+        try:
+            self._store.charge(task.task_id, price.usd, price.counted, budget)
+        except OverBudget as exc:
+            raise money.over_budget(budget.cap if budget else 0.0, price, exc.spent) from None
+        return price
 
     async def _has_provider_id(self, task_id: str) -> bool:
         """A task without a provider id whose lease we got: its submitter stopped (or an old row: wait a grace)."""

@@ -16,13 +16,14 @@ from videogen_mcp.http import new_client
 from videogen_mcp.images import ImageInput, load_image
 from videogen_mcp.models import ModelInfo, ProviderInfo, Task, resource_uri
 from videogen_mcp.providers import REGISTRY, Provider, SubmitRequest, build_adapters
+from videogen_mcp.tasks import money
 from videogen_mcp.tasks.downloader import Downloader
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import DEFAULT_POLL_BUDGET, Poller, Submission
 from videogen_mcp.tasks.redownload import Redownloader
 from videogen_mcp.tasks.requests import GenerateRequest
 from videogen_mcp.tasks.routing import Router
-from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.store import Budget, OverBudget, TaskStore
 from videogen_mcp.tasks.timing import Outlook, PollSchedule, now_iso
 from videogen_mcp.urlguard import UrlGuard
 from videogen_mcp.validation import check_generate, check_task_arguments
@@ -65,7 +66,10 @@ class TaskService:
                 durations=list(o.model.durations),
                 guidance_parameter=o.guidance_parameter,
                 prompt_required=o.prompt_required,
-                price_usd={str(d): p for d, p in o.prices_usd.items()} or None,
+                price_usd={str(d): o.pricing.price(d) for d in o.model.durations},
+                price_source=o.pricing.source,
+                price_read=o.pricing.read,
+                price_note=o.pricing.note,
                 is_default=o.model.id == catalog.DEFAULT_MODEL,
             )
             for o in catalog.offerings(name)
@@ -75,14 +79,29 @@ class TaskService:
                             setup=cls.setup(configured), health=self.router.health(name))
 
     # -- submit ------------------------------------------------------------------------------
+    def quote(self, req: GenerateRequest) -> money.Price:
+        """What the call would cost at the provider it would go to first (for a confirmation before generate)."""
+        route = self.router.route(req.provider, req.model)
+        return money.price_of(route.first.provider.name, route.first.offering.model.id, req.duration)
+
+    def confirmation_due(self, price: money.Price) -> bool:
+        return money.confirmation_due(self.settings, price)
+
+    def spent_today(self) -> float:
+        """What the tasks created in the last 24 h count against the daily budget together, in USD."""
+        return self._store.spent_since(money.window_start())
+
     async def generate(
-        self, req: GenerateRequest, *, allow_local_files: bool = True, submit_wait: float = math.inf
+        self, req: GenerateRequest, *, allow_local_files: bool = True, submit_wait: float = math.inf,
+        confirmed_usd: float | None = None,
     ) -> Task:
         """Check every argument, write the task, hand it to the poller, and return once the provider accepted it.
 
         A provider refusal (bad key, no credit, ...) is raised; the task stays in the store as failed.
         If the provider has not answered within `submit_wait` seconds, the task is returned as it
         stands (queued, no provider id yet) and the submission goes on in the background.
+        A generation priced above VIDEOGEN_CONFIRM_ABOVE_USD needs `confirmed_usd` (the price the user
+        confirmed, see quote) at least as high; one that would pass the daily budget is refused (OverBudget).
         """
         check_generate(req)
         if not req.prompt.strip():
@@ -91,19 +110,41 @@ class TaskService:
         adapter, offering = route.first.provider, route.first.offering
         if req.duration not in offering.model.durations:
             raise InvalidInput(f"duration must be 5 or 10 seconds, got {req.duration}")
+        price = money.price_of(adapter.name, offering.model.id, req.duration)
+        if self.confirmation_due(price) and (confirmed_usd is None or price.counted > confirmed_usd):
+            raise money.confirmation_needed(self.settings, price, "it was not confirmed at that price")
         image = await anyio.to_thread.run_sync(lambda: load_image(req.image, allow_local=allow_local_files))
         image = await adapter.prepare_image(image)
-        task = self._new_task(adapter.name, offering.model.id, req).model_copy(update={"failover": route.skipped})
-        self._store.insert(task, _request_record(req, image, offering), self._poller.owner, self._poller.lease_ttl)
+        task = self._new_task(adapter.name, offering.model.id, req).model_copy(
+            update={"failover": route.skipped, "cost_usd": price.usd})
+        self._insert(task, _request_record(req, image, offering), price)
         await self.events.publish(task.task_id, created=True)
         submission = Submission(SubmitRequest(offering, req.prompt, req.duration, req.negative_prompt,
-                                              req.guidance_scale), image, route)
+                                              req.guidance_scale), image, route, budget=self._budget,
+                                price_ceiling=self._price_ceiling(confirmed_usd))
         self._poller.follow(task.task_id, submission)
         with anyio.move_on_after(submit_wait):
             await submission.done.wait()
         if submission.error is not None:
             raise submission.error
         return self.get(task.task_id)
+
+    def _insert(self, task: Task, request: dict[str, object], price: money.Price) -> None:
+        try:
+            self._store.insert(task, request, self._poller.owner, self._poller.lease_ttl, counted_usd=price.counted,
+                               budget=self._budget())
+        except OverBudget as exc:
+            raise money.over_budget(self.settings.daily_budget_usd or 0.0, price, exc.spent) from None
+
+    def _budget(self) -> Budget | None:
+        """The daily budget as the store checks it now: None when VIDEOGEN_DAILY_BUDGET_USD is unset."""
+        cap = self.settings.daily_budget_usd
+        return None if cap is None else Budget(cap, money.window_start())
+
+    def _price_ceiling(self, confirmed_usd: float | None) -> float | None:
+        """The most a failover may move the task to without asking again: the threshold or the confirmed price."""
+        threshold = self.settings.confirm_above_usd
+        return None if threshold is None else max(threshold, confirmed_usd or 0.0)
 
     def _new_task(self, provider: str, model: str, req: GenerateRequest) -> Task:
         task_id = uuid.uuid4().hex

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,27 @@ COLUMNS = [name for name in Task.model_fields if name != "resource_uri"]
 JSON_COLUMNS = {"failover"}
 #: Columns added after the first release, with their definitions, for databases created before them.
 LATER_COLUMNS = {"owner": "TEXT", "lease_until": "REAL NOT NULL DEFAULT 0", "ready_seconds": "REAL",
-                 "failover": "TEXT NOT NULL DEFAULT '[]'"}
+                 "failover": "TEXT NOT NULL DEFAULT '[]'", "cost_usd": "REAL", "counted_usd": "REAL"}
+#: What a task counts against the daily budget: its cost, or while that is unknown, what it was counted at.
+SPENT_SINCE = "SELECT COALESCE(SUM(COALESCE(cost_usd, counted_usd)), 0) FROM tasks WHERE created_at >= ?"
 #: Task ids per statement when renewing leases (SQLite limits the number of parameters).
 RENEW_CHUNK = 500
+
+
+class OverBudget(Exception):
+    """An insert or charge refused because the budget would be passed; `spent` is what the window holds."""
+
+    def __init__(self, spent: float) -> None:
+        super().__init__(f"over budget: {spent} spent")
+        self.spent = spent
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A cap on what tasks created since `since` (an ISO stamp) may count together, in USD."""
+
+    cap: float
+    since: str
 
 
 class TaskStore:
@@ -80,11 +99,53 @@ class TaskStore:
         with self._lock:
             self._db.close()
 
-    def insert(self, task: Task, request: dict[str, Any], owner: str | None = None, lease_seconds: float = 0) -> None:
-        """Write a new task, already leased to `owner` so no other process takes it while it is submitted."""
-        values = [_column(task, c) for c in COLUMNS] + [json.dumps(request), owner, time.time() + lease_seconds]
+    def insert(self, task: Task, request: dict[str, Any], owner: str | None = None, lease_seconds: float = 0,
+               *, counted_usd: float | None = None, budget: Budget | None = None) -> None:
+        """Write a new task, already leased to `owner` so no other process takes it while it is submitted.
+
+        With a `budget`, the sum of what the window's tasks count and the insert are one transaction (every
+        process sharing the file waits its turn), so two calls cannot both slip under the cap: OverBudget.
+        """
+        columns = [*COLUMNS, "request", "owner", "lease_until", "counted_usd"]
+        values = [_column(task, c) for c in COLUMNS] + [json.dumps(request), owner, time.time() + lease_seconds,
+                                                         counted_usd]
         marks = ", ".join("?" * len(values))
-        self._execute(f"INSERT INTO tasks ({', '.join(COLUMNS)}, request, owner, lease_until) VALUES ({marks})", values)
+        with self._using(), self._transaction():
+            if budget is not None:
+                self._check_budget(budget, counted_usd or 0.0, None)
+            self._db.execute(f"INSERT INTO tasks ({', '.join(columns)}) VALUES ({marks})", values)
+
+    def charge(self, task_id: str, cost_usd: float | None, counted_usd: float, budget: Budget | None) -> None:
+        """Set what a task costs (its provider changed on failover), checked against `budget` in one transaction
+        that leaves the task's own earlier amount out: OverBudget when it would pass the cap."""
+        with self._using(), self._transaction():
+            if budget is not None:
+                self._check_budget(budget, counted_usd, task_id)
+            self._db.execute("UPDATE tasks SET cost_usd = ?, counted_usd = ? WHERE task_id = ?",
+                             [cost_usd, counted_usd, task_id])
+
+    def spent_since(self, since: str) -> float:
+        """What the tasks created since `since` count against the budget together, in USD."""
+        return float(self._query(SPENT_SINCE, [since])[0][0])
+
+    def _check_budget(self, budget: Budget, amount: float, leave_out: str | None) -> None:
+        sql, args = SPENT_SINCE, [budget.since]
+        if leave_out is not None:
+            sql, args = sql + " AND task_id != ?", [*args, leave_out]
+        spent = float(self._db.execute(sql, args).fetchone()[0])
+        if spent + amount > budget.cap + 1e-9:
+            raise OverBudget(spent)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE: take the write lock before reading, so a check and its write see no other writer."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def claim(self, task_id: str, owner: str, seconds: float) -> bool:
         """Take or renew the lease on a task: True when `owner` now holds it for `seconds`.
