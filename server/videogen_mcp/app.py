@@ -8,14 +8,14 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, Literal
 
 import anyio
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, ElicitationResult, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp_types import CallToolResult, Resource, TextContent, ToolAnnotations, ToolExecution
 from mcp_types import Tool as MCPTool
 from pydantic import Field, ValidationError
 
-from videogen_mcp import __version__
+from videogen_mcp import __version__, confirm
 from videogen_mcp.config import ALL_PROVIDERS, Settings
 from videogen_mcp.errors import InvalidInput, VideogenError
 from videogen_mcp.mcp_tasks import TASK_TOOL, TasksExtension, running_as_task
@@ -186,14 +186,18 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
                                                                    f"{MAX_GUIDANCE} (default 0.5).")] = None,
         wait_seconds: Annotated[WaitSeconds, Field(description="How long to wait for the video before "
                                                                f"returning (0-{MAX_WAIT} s).")] = 45,
+        price: Annotated[Any, Resolve(confirm.quote)] = None,
+        confirmation: Annotated[ElicitationResult[confirm.Confirm], Resolve(confirm.ask)] = None,
     ) -> Annotated[CallToolResult, Task]:
         service = state.require_service()
         started = anyio.current_time()
+        confirmed = confirm.confirmed_usd(confirmation, price)  # asked before anything is stored or sent
         request = GenerateRequest(image, prompt, provider, model, duration, negative_prompt, guidance_scale)
         as_task = running_as_task()  # the host follows it through MCP Tasks: hand it over once it is stored
         with user_errors():
             task = await service.generate(request, allow_local_files=state.allow_local_files,
-                                          submit_wait=0 if as_task else max(wait_seconds, MIN_SUBMIT_WAIT))
+                                          submit_wait=0 if as_task else max(wait_seconds, MIN_SUBMIT_WAIT),
+                                          confirmed_usd=confirmed)
         if as_task:
             return task_result(task)
         left = max(0.0, wait_seconds - (anyio.current_time() - started))

@@ -79,10 +79,13 @@ class TaskService:
                             setup=cls.setup(configured), health=self.router.health(name))
 
     # -- submit ------------------------------------------------------------------------------
-    def quote(self, req: GenerateRequest) -> money.Price:
-        """What the call would cost at the provider it would go to first (for a confirmation before generate)."""
-        route = self.router.route(req.provider, req.model)
-        return money.price_of(route.first.provider.name, route.first.offering.model.id, req.duration)
+    def quote(self, provider: str | None, model: str | None, duration: int) -> money.Price:
+        """What a call would cost at the provider it would go to first (for a confirmation before generate), or
+        InvalidInput when no provider can serve it."""
+        route = self.router.route(provider, model)
+        if duration not in route.first.offering.model.durations:
+            raise InvalidInput(f"duration must be 5 or 10 seconds, got {duration}")
+        return money.price_of(route.first.provider.name, route.first.offering.model.id, duration)
 
     def confirmation_due(self, price: money.Price) -> bool:
         return money.confirmation_due(self.settings, price)
