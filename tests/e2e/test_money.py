@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import anyio
 import pytest
 from mcp_types import ElicitResult
 
@@ -107,3 +108,22 @@ async def test_list_providers_shows_prices_with_source_and_date(fake, tmp_path):
     assert pro["price_source"].startswith("WaveSpeed") and pro["price_read"]
     myrouter = providers["myrouter"]["models"][0]
     assert myrouter["price_usd"] == {"5": None, "10": None} and myrouter["price_note"]
+
+
+async def test_two_processes_sharing_a_data_dir_never_pass_the_budget_together(fake, tmp_path, png):
+    env = server_env(fake, tmp_path / "data", VIDEOGEN_DAILY_BUDGET_USD="2.00")  # room for 4 at $0.45
+    arguments = {"image": str(png), "prompt": "a cat", "wait_seconds": 0}
+    results: list = []
+
+    async def call(client) -> None:
+        results.append(await client.call_tool("generate_video", arguments))
+
+    async with stdio_client(env) as one, stdio_client(env) as two, anyio.create_task_group() as group:
+        for _ in range(5):
+            group.start_soon(call, one)
+            group.start_soon(call, two)
+    accepted = [r for r in results if not r.is_error]
+    refused = [r for r in results if r.is_error]
+    assert len(accepted) == 4 and len(refused) == 6
+    assert all("VIDEOGEN_DAILY_BUDGET_USD=$2.00" in text(r) for r in refused)
+    assert len(fake.provider("wavespeed").submits()) == 4

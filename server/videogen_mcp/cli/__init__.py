@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--negative-prompt", help=f"what to avoid (at most {MAX_PROMPT} characters)")
     generate.add_argument("--guidance-scale", type=float, help=f"how closely to follow the prompt, {MIN_GUIDANCE}-"
                                                                f"{MAX_GUIDANCE} (default 0.5)")
+    generate.add_argument("--yes", action="store_true", help="confirm a generation priced above "
+                          "VIDEOGEN_CONFIRM_ABOVE_USD without asking (needed without a terminal)")
     generate.set_defaults(run=_command("generate"))
     commands.add_parser("providers", help="providers and models, and which are configured").set_defaults(
         run=_command("providers"))

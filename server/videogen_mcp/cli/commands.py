@@ -9,9 +9,11 @@ from pathlib import Path
 import anyio
 
 from videogen_mcp.config import Settings
+from videogen_mcp.errors import InvalidInput
 from videogen_mcp.models import Task
+from videogen_mcp.tasks import money
 from videogen_mcp.tasks.requests import MAX_WAIT
-from videogen_mcp.tasks.service import GenerateRequest, open_service
+from videogen_mcp.tasks.service import GenerateRequest, TaskService, open_service
 
 BAR_WIDTH = 30
 #: C0 and C1 control characters and DEL: a provider's text (an error, a URL) must not drive the terminal with
@@ -23,7 +25,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
     request = GenerateRequest(_absolute(args.image), args.prompt, args.provider, args.model, args.duration,
                               args.negative_prompt, args.guidance_scale)
     async with open_service(settings) as service:
-        task = await service.generate(request)
+        task = await service.generate(request, confirmed_usd=await _confirm(service, request, args.yes))
         print(f"task {task.task_id} submitted to {task.provider}", file=sys.stderr)
         try:
             while not task.finished:
@@ -40,6 +42,25 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         print(f"note: {plain(task.error)}", file=sys.stderr)
     print(plain(task.video_path or task.video_url))
     return 0
+
+
+async def _confirm(service: TaskService, request: GenerateRequest, yes: bool) -> float | None:
+    """Where a confirmation is due: ask y/N on the terminal, or take --yes; the price confirmed, else None."""
+    try:
+        price = service.quote(request.provider, request.model, request.duration)
+    except InvalidInput:
+        return None  # generate refuses the arguments with its own sentence
+    if not service.confirmation_due(price):
+        return None
+    if yes:
+        return price.counted
+    if not sys.stdin.isatty():
+        raise money.confirmation_needed(service.settings, price, "there is no terminal to ask on (pass --yes)")
+    print(f"{money.confirmation_question(price)} [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = await anyio.to_thread.run_sync(sys.stdin.readline)  # stdout carries only the video's path
+    if answer.strip().lower() not in ("y", "yes"):
+        raise money.not_confirmed()
+    return price.counted
 
 
 def _absolute(image: str) -> str:
@@ -65,9 +86,13 @@ async def providers(settings: Settings, _args: argparse.Namespace) -> int:
         state = "yes" if info.configured else "no"
         name = info.name + (" *" if info.is_default else "")
         for model in info.models:
-            price = ", ".join(f"${p:.2f}/{d}s" for d, p in (model.price_usd or {}).items()) or "-"
+            price = ", ".join(f"{_dollars(p)}/{d}s" for d, p in (model.price_usd or {}).items()) or "-"
             own = model.provider_model_id + (f" (mode {model.mode})" if model.mode else "")
             print(f"{name:<10} {state:<11} {info.health.status:<9} {model.id:<26} {own:<48} {price}")
+        for source in dict.fromkeys(f"{m.price_source}, read {m.price_read}" for m in info.models if m.price_source):
+            print(f"{'':<10} prices: {source}")
+        for note in dict.fromkeys(m.price_note for m in info.models if m.price_note):
+            print(f"{'':<10} {note}")
         if info.setup:
             print(f"{'':<10} {info.setup}")
         if info.health.status == "degraded":
@@ -79,10 +104,13 @@ async def providers(settings: Settings, _args: argparse.Namespace) -> int:
 async def tasks(settings: Settings, args: argparse.Namespace) -> int:
     async with open_service(settings, follow=False) as service:
         recent = service.list(limit=args.limit)
+        spent = service.spent_today()
     if not recent:
         print("no tasks yet", file=sys.stderr)
     for task in recent:
         print(_task_line(task))
+    cap = settings.daily_budget_usd
+    print(f"last 24 h: ${spent:.2f}" + (f" of the ${cap:.2f} daily budget" if cap is not None else ""))
     return 0
 
 
@@ -95,7 +123,12 @@ async def cancel(settings: Settings, args: argparse.Namespace) -> int:
 
 def _task_line(task: Task) -> str:
     where = plain(task.video_path or task.video_url or task.error)
-    return f"{task.task_id}  {task.status:<10} {task.progress:>3}%  {task.provider:<9} {task.created_at}  {where}"
+    return (f"{task.task_id}  {task.status:<10} {task.progress:>3}%  {task.provider:<9} {_dollars(task.cost_usd):>7}  "
+            f"{task.created_at}  {where}")
+
+
+def _dollars(amount: float | None) -> str:
+    return "?" if amount is None else f"${amount:.2f}"
 
 
 def plain(text: str | None) -> str:

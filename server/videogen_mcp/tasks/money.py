@@ -48,14 +48,15 @@ def price_of(provider: str, model: str, duration: int) -> Price:
 
 def highest_known(model: str, duration: int) -> float:
     """The highest published price for this model and duration at any provider; else for this duration at any
-    model; else the highest published price per second times the duration."""
+    model; else the highest published price per second times the duration. Free offerings (local) say nothing
+    about what a paid one costs, so they are left out."""
     prices = [o.pricing.price(duration) for o in catalog.OFFERINGS if o.model.id == model]
-    known = [p for p in prices if p is not None]
+    known = [p for p in prices if p]
     if not known:
-        known = [p for o in catalog.OFFERINGS if (p := o.pricing.price(duration)) is not None]
+        known = [p for o in catalog.OFFERINGS if (p := o.pricing.price(duration))]
     if known:
         return max(known)
-    per_second = [p / d for o in catalog.OFFERINGS for d, p in o.pricing.usd.items() if p is not None and d > 0]
+    per_second = [p / d for o in catalog.OFFERINGS for d, p in o.pricing.usd.items() if p and d > 0]
     return max(per_second, default=0.0) * duration
 
 
