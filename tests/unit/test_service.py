@@ -153,8 +153,8 @@ async def test_every_change_is_in_the_store_before_listeners_are_told(tmp_path, 
         heard: list[tuple[bool, Task, Task]] = []
         real_insert, real_update = r.store.insert, r.store.update
 
-        def insert(row: Task, record: dict, *lease: object) -> None:
-            real_insert(row, record, *lease)
+        def insert(row: Task, record: dict, *lease: object, **money: object) -> None:
+            real_insert(row, record, *lease, **money)
             written[row.task_id] = row
 
         def update(row: Task, owner: str | None = None) -> bool:
