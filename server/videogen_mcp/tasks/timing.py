@@ -66,6 +66,12 @@ LATE_GROWTH = 0.5
 #: Polls before the dense window close in on it: the gap is this fraction of the time left to the window
 #: (or, with a provider ETA, of the time it says is left).
 APPROACH = 0.3
+#: Early probes: no gap is longer than this while the job is young, so a job the provider rejects or fails
+#: within seconds of the submit (a content filter, an image it refuses) is reported within this long.
+PROBE_GAP = 2.5
+#: Past the probes, no gap is longer than this fraction of the time elapsed, whatever the typical time
+#: says: a job far faster than expected is still seen within a few percent of its length.
+ELAPSED_FRACTION = 0.05
 #: Gaps above the floor are shortened by up to this fraction at random, so tasks started together spread out.
 JITTER = 0.15
 
@@ -79,24 +85,32 @@ class PollSchedule:
     (the floor, VIDEOGEN_POLL_INTERVAL), growing slowly for a job far slower than usual. With a provider
     ETA, the gap is APPROACH times what the provider says is left. Minimising polls for a given median detection
     delay gives exactly this shape: poll at the floor wherever the completion hazard is high, rarely elsewhere.
+    Whatever the typical time (learned or the catalog's, right or wrong), no gap exceeds PROBE_GAP or
+    ELAPSED_FRACTION of the time elapsed, whichever is longer: a few cheap probes catch fast failures, and
+    a job far shorter than expected is never left alone for long (benchmarks/poll_schedule.py).
     """
 
     min_gap: float
     max_gap: float
 
     def gap(
-        self, elapsed: float, typical: float, eta: int | None, retry_after: float | None = None, jitter: float = 0.0
+        self, elapsed: float, typical: float, eta: int | None, retry_after: float | None = None, jitter: float = 0.0,
+        earliest: float | None = None,
     ) -> float:
-        """Seconds to wait before the next poll; `jitter` in [0, 1) shortens gaps above the floor."""
-        gap = APPROACH * max(eta, 0) if eta is not None else self._gap_without_eta(elapsed, typical)
-        gap = min(gap, self.max_gap)
+        """Seconds to wait before the next poll; `jitter` in [0, 1) shortens gaps above the floor. `earliest`,
+        the shortest time a recent task of this kind took, pulls the dense window forward to it (not below
+        half the typical time, so one freak finish cannot make every task poll at the floor)."""
+        gap = APPROACH * max(eta, 0) if eta is not None else self._gap_without_eta(elapsed, typical, earliest)
+        gap = min(gap, self.max_gap, max(PROBE_GAP, ELAPSED_FRACTION * elapsed))
         gap -= (gap - self.min_gap) * JITTER * jitter if gap > self.min_gap else 0.0
         return max(gap, self.min_gap, retry_after or 0.0)
 
-    def _gap_without_eta(self, elapsed: float, typical: float) -> float:
+    def _gap_without_eta(self, elapsed: float, typical: float, earliest: float | None = None) -> float:
         if typical <= 0:
             return self.min_gap
         dense_from = typical * math.exp(DENSE_FROM_Z * SPREAD)
+        if earliest is not None:
+            dense_from = min(dense_from, max(earliest, typical / 2))
         if elapsed < dense_from:
             return min(APPROACH * (dense_from - elapsed), typical / 4)  # a short job is never left alone long
         lateness = math.log(max(elapsed, 1e-9) / typical) / SPREAD - 1
