@@ -71,7 +71,7 @@ APPROACH = 0.3
 PROBE_GAP = 2.5
 #: Past the probes, no gap is longer than this fraction of the time elapsed, whatever the typical time
 #: says: a job far faster than expected is still seen within a few percent of its length.
-ELAPSED_FRACTION = 0.05
+ELAPSED_FRACTION = 0.08
 #: Gaps above the floor are shortened by up to this fraction at random, so tasks started together spread out.
 JITTER = 0.15
 

@@ -103,6 +103,8 @@ def likely_median(finished: list[float], running: list[float], prior: float) -> 
     """
     logs = [math.log(max(t, 0.1)) for t in finished]
     ages = [math.log(t) for t in running if t > 0]
+    if not logs and not ages:
+        return prior
     centre, s = math.log(prior), ESTIMATE_SPREAD
 
     def slope(mu: float) -> float:  # derivative of the log posterior in mu; decreasing, so bisect its root
