@@ -8,10 +8,11 @@ would go unnoticed until its first task finished.
 
 Robustness: once MIN_SAMPLES tasks finished and half the recent ones are done, the Kaplan-Meier median
 is used (one outlier cannot move a median). Before that, the estimate is the most likely median of a
-log-normal spread (sigma ESTIMATE_SPREAD) given the finished times and the running tasks' ages, with the
+log-normal spread (sigma timing.SPREAD) given the finished times and the running tasks' ages, with the
 catalog's time as a prior (sigma PRIOR_SPREAD in log space): one finished task moves it most of the way
 (a 3x faster one to ~1.1x its own time), a lone outlier is corrected by the next finishes, and whatever it
-is wrong by, the schedule's early probes and elapsed-fraction bound (timing.py) cap what that costs.
+is wrong by, the schedule's broad component (timing.py) caps what that costs. With the median goes the
+spread to expect around it, wider while few tasks finished (predictive_spread).
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from statistics import NormalDist
 
 from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.tasks.store import TaskStore
-from videogen_mcp.tasks.timing import parse_time
+from videogen_mcp.tasks.timing import SPREAD, parse_time
 
 #: Finished tasks needed before the Kaplan-Meier median is used, and how many recent tasks are looked at.
 MIN_SAMPLES, RECENT = 3, 20
-#: Log-normal spread assumed when estimating from few tasks, and how far (log sigma) the catalog may be off.
-ESTIMATE_SPREAD, PRIOR_SPREAD = 0.35, 1.0
+#: How far (log sigma) the catalog's time may be off; times spread around the median by timing.SPREAD.
+PRIOR_SPREAD = 1.0
 #: A running task counts as "longer than its age", its age capped at this many times the catalog's time
 #: (a task stuck for days must not drag the estimate to days).
 CENSOR_CAP = 4.0
@@ -45,16 +46,17 @@ class TypicalTimes:
     def __init__(self, store: TaskStore, clock: Callable[[], datetime] | None = None) -> None:
         self._store = store
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._cache: dict[Key, tuple[float, float | None, datetime]] = {}
+        self._cache: dict[Key, tuple[float, float, datetime]] = {}
 
     def get(self, provider: str, model: str, duration: int) -> float:
         return self._estimate((provider, model, duration))[0]
 
-    def earliest(self, provider: str, model: str, duration: int) -> float | None:
-        """The shortest time a recent task of this kind took to be ready (None before any finished)."""
-        return self._estimate((provider, model, duration))[1]
+    def shape(self, provider: str, model: str, duration: int) -> tuple[float, float]:
+        """The typical time and the log spread to expect around it (timing.PollSchedule's `spread`)."""
+        typical, spread, _ = self._estimate((provider, model, duration))
+        return typical, spread
 
-    def _estimate(self, key: Key) -> tuple[float, float | None, datetime]:
+    def _estimate(self, key: Key) -> tuple[float, float, datetime]:
         now = self._clock()
         cached = self._cache.get(key)
         if cached is None or (now - cached[2]).total_seconds() > CACHE_SECONDS:
@@ -70,7 +72,7 @@ class TypicalTimes:
         after = self.get(provider, model, duration)
         return abs(math.log(after / before)) > math.log(REPLAN_FACTOR)
 
-    def _learn(self, key: Key, now: datetime) -> tuple[float, float | None]:
+    def _learn(self, key: Key, now: datetime) -> tuple[float, float]:
         catalog = typical_seconds(*key)
         rows = self._store.recent_durations(*key, RECENT)
         finished = [seconds for seconds, _ in rows if seconds is not None]
@@ -79,7 +81,14 @@ class TypicalTimes:
         running = [age for age in running if age >= min([catalog, *finished])]  # see likely_median
         median = median_time(finished, running) if len(finished) >= MIN_SAMPLES else None
         typical = median if median is not None else likely_median(finished, running, catalog)
-        return typical, min(finished, default=None)
+        return typical, predictive_spread(len(finished))
+
+
+def predictive_spread(finished: int) -> float:
+    """The log spread of the next task's time around a median estimated from `finished` tasks: SPREAD
+    widened by the estimate's own error (SPREAD/sqrt(n)). Before any finished, the catalog's time is taken at
+    its word (timing.py's broad component covers it being wrong)."""
+    return SPREAD * math.sqrt(1 + 1 / finished) if finished else SPREAD
 
 
 def median_time(finished: list[float], running: list[float]) -> float | None:
@@ -105,7 +114,7 @@ def likely_median(finished: list[float], running: list[float], prior: float) -> 
     ages = [math.log(t) for t in running if t > 0]
     if not logs and not ages:
         return prior
-    centre, s = math.log(prior), ESTIMATE_SPREAD
+    centre, s = math.log(prior), SPREAD
 
     def slope(mu: float) -> float:  # derivative of the log posterior in mu; decreasing, so bisect its root
         pull = (centre - mu) / PRIOR_SPREAD**2 + sum(x - mu for x in logs) / s**2
