@@ -1,4 +1,4 @@
-"""Detection per band of job lengths: the schedule replayed on a virtual clock, next to the original one and a fixed 2-s poller.
+"""Detection per band of job lengths, replayed on a virtual clock: the schedule, the original one, a fixed 2-s poller.
 
 Each scenario is a batch of jobs of one model (catalog typical time TYPICAL s, left as it is) submitted
 together, whose lengths are drawn from a distribution the schedule is not told about (uniform over the

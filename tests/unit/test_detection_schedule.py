@@ -1,7 +1,10 @@
-"""The schedule rules of issue 13: early probes, the elapsed-fraction bound, the dense window pulled to the
-earliest recent finish, learning from the first finished task, and re-planning tasks in flight."""
+"""The schedule of issue 13: gaps from the hazard of a job-length mixture (early probes, dense near the typical
+time, growing in the slow tail), learning from the first finished task, and re-planning tasks in flight."""
 
 from __future__ import annotations
+
+import itertools
+import math
 
 import anyio
 import pytest
@@ -13,7 +16,7 @@ from videogen_mcp.providers.base import PollResult
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import Poller
 from videogen_mcp.tasks.store import TaskStore
-from videogen_mcp.tasks.timing import ELAPSED_FRACTION, PROBE_GAP, PollSchedule
+from videogen_mcp.tasks.timing import POLL_PRICE, SPREAD, PollSchedule, hazard
 from videogen_mcp.tasks.typical import TypicalTimes
 
 KEY = ("wavespeed", "kling-v2.1-i2v-pro", 5)
@@ -28,21 +31,45 @@ def store(tmp_path):
     opened.close()
 
 
-@pytest.mark.parametrize("typical", [210.0, 2000.0])
-@pytest.mark.parametrize("elapsed", [0, 1, 5, 10, 14.9])
-def test_early_probes_catch_a_job_that_fails_within_seconds_whatever_the_typical_time(elapsed, typical):
-    assert SCHEDULE.gap(elapsed, typical, None) <= PROBE_GAP < 3.0
+def polls(typical: float, until: float, spread: float = SPREAD) -> list[float]:
+    """When the schedule polls a job that has not ended by `until`."""
+    at, times = 0.0, []
+    while at < until:
+        at += SCHEDULE.gap(at, typical, None, spread=spread)
+        times.append(at)
+    return times
 
 
-@pytest.mark.parametrize("elapsed", [40, 100, 300, 700])
-def test_no_gap_exceeds_a_fraction_of_the_time_elapsed(elapsed):
-    assert SCHEDULE.gap(elapsed, 5000.0, None) == pytest.approx(ELAPSED_FRACTION * elapsed)
+@pytest.mark.parametrize("typical", [60.0, 210.0, 2000.0])
+def test_early_probes_report_a_job_failing_3_to_15_s_after_submit_within_3_s(typical):
+    times = [3.0, *(at for at in polls(typical, 15.0) if at > 3.0)]  # up to the first poll past 15 s
+    assert all(b - a < 3.0 for a, b in itertools.pairwise(times)), times
 
 
-def test_the_earliest_recent_finish_pulls_the_dense_window_forward():
-    assert SCHEDULE.gap(150, CATALOG, None) > 5  # the catalog alone: still approaching its window
-    assert SCHEDULE.gap(150, CATALOG, None, earliest=148) == 1.0
-    assert SCHEDULE.gap(50, CATALOG, None, earliest=20) > 1.0  # a freak 20 s finish: not below half typical
+def test_gaps_shrink_toward_the_typical_time_where_jobs_most_likely_end():
+    gaps = [SCHEDULE.gap(CATALOG * f, CATALOG, None) for f in (0.3, 0.6, 0.8, 1.0)]
+    assert all(b < a for a, b in itertools.pairwise(gaps)), gaps
+    assert gaps[-1] < 3.0
+
+
+def test_gaps_grow_in_the_slow_tail_yet_no_slow_job_is_left_alone_long():
+    gaps = [SCHEDULE.gap(CATALOG * f, CATALOG, None) for f in (1.5, 2, 3, 5)]
+    assert all(b > a for a, b in itertools.pairwise(gaps)), gaps
+    assert gaps[-1] < 10.0
+
+
+def test_a_job_far_faster_than_the_catalog_says_is_still_polled_every_few_seconds():
+    assert SCHEDULE.gap(0.3 * CATALOG, CATALOG, None) < 15.0  # the original schedule waited ~40 s here
+
+
+def test_where_the_hazard_barely_moves_the_gap_is_sqrt_of_twice_the_poll_price_over_the_hazard():
+    expected = math.sqrt(2 * POLL_PRICE / hazard(1.2 * CATALOG, CATALOG))
+    assert SCHEDULE.gap(1.2 * CATALOG, CATALOG, None) == pytest.approx(expected, rel=0.1)
+
+
+def test_a_wider_spread_polls_less_densely_at_the_typical_time_and_more_densely_away_from_it():
+    assert SCHEDULE.gap(CATALOG, CATALOG, None, spread=2 * SPREAD) > SCHEDULE.gap(CATALOG, CATALOG, None)
+    assert SCHEDULE.gap(0.5 * CATALOG, CATALOG, None, spread=2 * SPREAD) < SCHEDULE.gap(0.5 * CATALOG, CATALOG, None)
 
 
 def finish(store: TaskStore, times: TypicalTimes, seconds: list[float], prefix: str = "t") -> None:
@@ -54,8 +81,19 @@ def finish(store: TaskStore, times: TypicalTimes, seconds: list[float], prefix: 
 def test_one_finished_task_is_enough_to_learn_from(store):
     times = TypicalTimes(store)
     finish(store, times, [60.0])
-    assert 60 <= times.get(*KEY) <= 70  # near its time, a little toward the catalog's 210 s
-    assert times.earliest(*KEY) == 60
+    typical, spread = times.shape(*KEY)
+    assert 60 <= typical <= 70  # near its time, a little toward the catalog's 210 s
+    assert spread > SPREAD  # one task says little about the spread: polls start earlier around it
+    finish(store, times, [62.0, 64.0, 61.0], prefix="more")
+    assert SPREAD < times.shape(*KEY)[1] < spread
+
+
+def test_after_one_fast_finish_the_next_tasks_are_polled_densely_around_its_time(store):
+    times = TypicalTimes(store)
+    finish(store, times, [60.0])
+    typical, spread = times.shape(*KEY)
+    assert SCHEDULE.gap(60.0, typical, None, spread=spread) < 3.0
+    assert SCHEDULE.gap(60.0, CATALOG, None) > 3 * SCHEDULE.gap(60.0, typical, None, spread=spread)
 
 
 def test_one_outlier_among_a_few_finished_tasks_does_not_move_the_estimate(store):
