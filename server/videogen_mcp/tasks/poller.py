@@ -101,6 +101,7 @@ class Poller:
         self._group = task_group
         self._following: set[str] = set()
         self._typical_times = TypicalTimes(store)
+        self._replans: dict[tuple[str, str, int], anyio.Event] = {}
         self._held: dict[str, anyio.CancelScope] = {}
         self._lost: set[str] = set()
         self._renewing = False
@@ -265,7 +266,7 @@ class Poller:
         task = self._task(task_id)
         adapter = self._adapters[task.provider]
         while not task.finished:
-            await anyio.sleep(self._gap(task, state))
+            await self._wait_for_next_poll(task, state)
             task = self._task(task_id)
             if task.finished:  # another process finished it: tell this process's waiters
                 await self._events.publish(task_id)
@@ -292,11 +293,24 @@ class Poller:
     def _gap(self, task: Task, state: _PollState) -> float:
         schedule = self._schedules[task.provider]
         eta = task.eta_seconds if self._adapters[task.provider].reports_progress else None  # else our own estimate
-        return schedule.gap(elapsed_seconds(task), self.typical(task), eta, state.retry_after, random.random())
+        spread = self._typical_times.shape(task.provider, task.model, task.duration)[1]
+        return schedule.gap(elapsed_seconds(task), self.typical(task), eta, state.retry_after, random.random(),
+                            spread=spread)
+
+    async def _wait_for_next_poll(self, task: Task, state: _PollState) -> None:
+        """Sleep the schedule's gap; when a task of the same kind finishes far from the expected time
+        meanwhile, re-plan from the last poll with what was just learned (at once if that time is past)."""
+        last_poll = anyio.current_time()
+        while True:
+            replan = self._replans.setdefault(_kind(task), anyio.Event())
+            with anyio.move_on_after(max(0.0, last_poll + self._gap(task, state) - anyio.current_time())):
+                await replan.wait()
+                continue
+            return
 
     def _give_up_after(self, task: Task) -> float:
-        catalog_time = typical_seconds(task.provider, task.model, task.duration)  # never give up sooner for learning
-        return max(GIVE_UP_FACTOR * max(self.typical(task), catalog_time), GIVE_UP_FLOOR)
+        # The catalog's time only: the learned one counts running tasks, so a stuck task would postpone its own end.
+        return max(GIVE_UP_FACTOR * typical_seconds(task.provider, task.model, task.duration), GIVE_UP_FLOOR)
 
     async def _give_up(self, task: Task) -> None:
         hours = elapsed_seconds(task) / 3600
@@ -346,7 +360,8 @@ class Poller:
 
     async def _complete(self, task: Task, video_url: str) -> Task:
         done = {"status": "completed", "progress": 100, "video_url": video_url, "eta_seconds": None}
-        self._typical_times.observed(task.provider, task.model, task.duration, task.task_id, elapsed_seconds(task))
+        if self._typical_times.observed(task.provider, task.model, task.duration, task.task_id, elapsed_seconds(task)):
+            self._replans.pop(_kind(task), anyio.Event()).set()  # wake the others of this kind to re-plan
         if self._downloader is None:
             return await self._save(task, **done)
         task = await self._save(task, status="processing", video_url=video_url, progress=99, eta_seconds=None)
@@ -372,6 +387,10 @@ class Poller:
             updated = self._task(task.task_id)  # finished, or taken over, by another process
         await self._events.publish(task.task_id)
         return updated
+
+
+def _kind(task: Task) -> tuple[str, str, int]:
+    return task.provider, task.model, task.duration
 
 
 def _as_videogen_error(exc: Exception) -> VideogenError:
