@@ -208,3 +208,8 @@ class Cdn:
 def failed_download(store: TaskStore, task_id: str = "t1") -> None:
     put(store, task_id, status="completed", provider_task_id="job", progress=100, video_url=VIDEO_URL,
         error=failed_note("HTTP 503"))
+
+
+def requested_url(request: httpx2.Request) -> str:
+    """The URL a fetch asked for: fetches go to the checked address, with the URL's name in the Host header."""
+    return str(request.url.copy_with(host=request.headers["host"].split(":")[0]))

@@ -10,7 +10,7 @@ import anyio
 import httpx2
 import pytest
 
-from tests.support.rig import PUBLIC_DNS, put, until
+from tests.support.rig import PUBLIC_DNS, put, requested_url, until
 from videogen_mcp.config import load_settings
 from videogen_mcp.errors import ConfigError
 from videogen_mcp.providers.local import Local
@@ -33,7 +33,7 @@ class Network:
         self.asked: list[str] = []
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.asked.append(str(request.url))
+        self.asked.append(requested_url(request))
         return httpx2.Response(200, content=MP4)
 
 
