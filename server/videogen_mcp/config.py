@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from videogen_mcp.errors import ConfigError
 
@@ -48,6 +49,8 @@ class Settings:
     allow_private_urls: bool = False
     #: The offline `local` provider renders with PyAV, an optional extra: without it, local is not configured.
     local_available: bool = field(default_factory=pyav_installed)
+    #: VIDEOGEN_DATABASE_URL: tasks in PostgreSQL (shared by replicas) instead of SQLite in data_dir.
+    database_url: str | None = None
 
     def configured(self, provider: str) -> bool:
         if provider == "local":
@@ -91,6 +94,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_allowed_hosts=_host_names(env, "VIDEOGEN_HTTP_ALLOWED_HOSTS"),
         allow_local_files=_flag(env, "VIDEOGEN_ALLOW_LOCAL_FILES", False),
         allow_private_urls=_flag(env, "VIDEOGEN_ALLOW_PRIVATE_URLS", False),
+        database_url=_database_url(env, "VIDEOGEN_DATABASE_URL"),
     )
 
 
@@ -100,6 +104,23 @@ def _base_url(env: Mapping[str, str], provider: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must start with http:// or https://, got {value!r}")
     return value
+
+
+def _database_url(env: Mapping[str, str], name: str) -> str | None:
+    """A postgresql:// URL, else a ConfigError that never quotes it (it may carry a password)."""
+    url = env.get(name, "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        scheme = url.split("://", 1)[0][:20] if "://" in url else "no scheme"
+        raise ConfigError(f"{name} must be a postgresql://user:password@host:5432/dbname URL, got one with "
+                          f"{scheme!r}")
+    try:
+        urlsplit(url).port  # noqa: B018  (a bad port raises ValueError)
+    except ValueError:
+        raise ConfigError(f"{name} is not a valid URL; write it as postgresql://user:password@host:5432/dbname") \
+            from None
+    return url
 
 
 def _provider_name(env: Mapping[str, str], name: str) -> str | None:

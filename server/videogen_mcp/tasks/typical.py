@@ -26,20 +26,20 @@ class TypicalTimes:
         self._store = store
         self._cache: dict[Key, float] = {}
 
-    def get(self, provider: str, model: str, duration: int) -> float:
+    async def get(self, provider: str, model: str, duration: int) -> float:
         key = (provider, model, duration)
         if key not in self._cache:
-            self._cache[key] = self._learn(key)
+            self._cache[key] = await self._learn(key)
         return self._cache[key]
 
-    def observed(self, provider: str, model: str, duration: int, task_id: str, seconds: float) -> None:
+    async def observed(self, provider: str, model: str, duration: int, task_id: str, seconds: float) -> None:
         """A task was seen ready `seconds` after it was created."""
-        self._store.record_ready(task_id, seconds)
+        await self._store.record_ready(task_id, seconds)
         self._cache.pop((provider, model, duration), None)
 
-    def _learn(self, key: Key) -> float:
+    async def _learn(self, key: Key) -> float:
         now = datetime.now(UTC)
-        rows = self._store.recent_durations(*key, RECENT)
+        rows = await self._store.recent_durations(*key, RECENT)
         finished = [seconds for seconds, _ in rows if seconds is not None]
         running = [(now - parse_time(created)).total_seconds() for seconds, created in rows if seconds is None]
         median = median_time(finished, running) if len(finished) >= MIN_SAMPLES else None
