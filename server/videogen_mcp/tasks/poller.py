@@ -260,7 +260,7 @@ class Poller:
 
     async def _poll_until_finished(self, task_id: str) -> None:
         state = _PollState()
-        task = self._task(task_id)
+        task = await self._task(task_id)
         adapter = self._adapters[task.provider]
         while not task.finished:
             await anyio.sleep(await self._gap(task, state))

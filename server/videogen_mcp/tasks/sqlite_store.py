@@ -219,11 +219,14 @@ class SqliteTaskStore:
 
 def migrate(db: sqlite3.Connection) -> None:
     """Apply the migrations this database has not had, in one write transaction (processes starting together
-    wait their turn). A database from before schema_version already has some columns: those count as done."""
+    wait their turn). A database from before schema_version already has some columns: those count as done.
+    A missing tasks table is created again (a restart repairs it)."""
     db.execute("BEGIN IMMEDIATE")
     try:
         db.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_VERSION_TABLE} "
                    "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        if not _columns(db):  # no tasks table (a new file, or one whose table was dropped): build it afresh
+            db.execute(f"DELETE FROM {SCHEMA_VERSION_TABLE}")
         done = {row[0] for row in db.execute(f"SELECT version FROM {SCHEMA_VERSION_TABLE}")}
         for number, statements in sorted(MIGRATIONS.items()):
             if number in done:
