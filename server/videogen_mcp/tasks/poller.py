@@ -142,8 +142,16 @@ class Poller:
         for task in await self._store.unfinished():
             if task.provider not in self._adapters:
                 log.warning("task %s needs %s, which is not configured; not following it", task.task_id, task.provider)
+            elif await self._interrupted_long_ago(task):
+                await self._save(task, status="failed", error=INTERRUPTED)  # before anyone is answered
             elif task.task_id not in self._following:
                 self._start(task.task_id)
+
+    async def _interrupted_long_ago(self, task: Task) -> bool:
+        """A task with no provider id past the submit grace: its submitter stopped. True once we hold its lease."""
+        if task.provider_task_id is not None or elapsed_seconds(task, since=task.updated_at) < SUBMIT_GRACE:
+            return False
+        return await self._claim(task)
 
     async def rescan_forever(self) -> None:
         """Pick up tasks another process created and may have left (it stopped, its lease lapses)."""
