@@ -96,7 +96,7 @@ class VideogenServer(MCPServer):
         return tools
 
     async def list_resources(self) -> list[Resource]:
-        tasks = self.state.service.list(limit=100) if self.state.service else []
+        tasks = await self.state.service.list(limit=100) if self.state.service else []
         return [
             Resource(uri=t.resource_uri, name=f"task {t.task_id}", title=f"{t.status}: {t.prompt[:60]}",
                      mime_type="application/json")
@@ -220,20 +220,20 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
         return task_result(task)
 
     @server.tool(description=LIST_DESCRIPTION, annotations=READ_ONLY)
-    def list_tasks(
+    async def list_tasks(
         status: Annotated[StatusFilter, Field(description="Only tasks with this status.")] = None,
         limit: Annotated[Limit, Field(description="How many of the newest tasks.")] = 20,
     ) -> TaskList:
         with user_errors():
-            return TaskList(tasks=state.require_service().list(status, limit))
+            return TaskList(tasks=await state.require_service().list(status, limit))
 
 
 def _add_resources(server: MCPServer, state: AppState) -> None:
     @server.resource("task://{task_id}", name="task", mime_type="application/json",
                      description="A video task as JSON; subscribe to be told of every change.")
-    def task_resource(task_id: str) -> str:
+    async def task_resource(task_id: str) -> str:
         try:
-            return state.require_service().get(task_id).model_dump_json()
+            return (await state.require_service().get(task_id)).model_dump_json()
         except InvalidInput as exc:  # no such task, or an id no task can have
             raise ResourceNotFoundError(str(exc)) from None
 

@@ -102,19 +102,21 @@ class TasksExtension(Extension):
         task_id = _task_id_of(result)
         if task_id is None:  # refused (invalid arguments, no provider...): the isError result, no task
             return result
-        task = self._require().get(task_id)
+        task = await self._require().get(task_id)
         if modern:
-            return {"resultType": "task", **self._modern(task, with_result=False)}
+            return {"resultType": "task", **await self._modern(task, with_result=False)}
         self._follow_for_session(ctx, params, task_id)
-        return {"task": self._legacy(task)}
+        return {"task": await self._legacy(task)}
 
     # -- methods -------------------------------------------------------------------------------
     async def _get(self, ctx: Any, params: TaskIdParams) -> dict[str, Any]:
-        task = self._task(params.task_id)
-        return self._modern(task, with_result=True) if ctx.protocol_version in MODERN else self._legacy(task)
+        task = await self._task(params.task_id)
+        if ctx.protocol_version in MODERN:
+            return await self._modern(task, with_result=True)
+        return await self._legacy(task)
 
     async def _result(self, ctx: Any, params: TaskIdParams) -> dict[str, Any]:
-        task = self._task(params.task_id)
+        task = await self._task(params.task_id)
         while not task.finished:
             task = await self._require().wait(task.task_id, MAX_WAIT)
         result = self._tool_result(task).model_dump(by_alias=True, mode="json", exclude_none=True)
@@ -123,40 +125,40 @@ class TasksExtension(Extension):
 
     async def _list(self, ctx: Any, params: ListParams) -> dict[str, Any]:
         offset = _offset(params.cursor)
-        tasks, more = self._require().page(offset, PAGE_SIZE)
-        listing: dict[str, Any] = {"tasks": [self._legacy(t) for t in tasks]}
+        tasks, more = await self._require().page(offset, PAGE_SIZE)
+        listing: dict[str, Any] = {"tasks": [await self._legacy(t) for t in tasks]}
         if more:
             listing["nextCursor"] = base64.urlsafe_b64encode(str(offset + PAGE_SIZE).encode()).decode()
         return listing
 
     async def _cancel(self, ctx: Any, params: TaskIdParams) -> dict[str, Any]:
-        self._task(params.task_id)
+        await self._task(params.task_id)
         try:
             task = await self._require().cancel(params.task_id)
         except InvalidInput as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from None
-        return {} if ctx.protocol_version in MODERN else self._legacy(task)
+        return {} if ctx.protocol_version in MODERN else await self._legacy(task)
 
     async def _update(self, ctx: Any, params: UpdateParams) -> dict[str, Any]:
-        self._task(params.task_id)  # a generation asks nothing of the client: responses are ignored
+        await self._task(params.task_id)  # a generation asks nothing of the client: responses are ignored
         return {}
 
     # -- shapes --------------------------------------------------------------------------------
-    def _common(self, task: Task) -> dict[str, Any]:
-        seen = self._require().outlook(task)
+    async def _common(self, task: Task) -> dict[str, Any]:
+        seen = await self._require().outlook(task)
         status = _status(task)
         message = seen.message if status == "working" else (task.error or task.status)
         return {"taskId": task.task_id, "status": status, "statusMessage": message,
                 "createdAt": task.created_at, "lastUpdatedAt": task.updated_at,
                 "poll": min(max(round(seen.next_change * 1000), MIN_POLL_MS), MAX_POLL_MS)}
 
-    def _legacy(self, task: Task) -> dict[str, Any]:
-        shape = self._common(task)
+    async def _legacy(self, task: Task) -> dict[str, Any]:
+        shape = await self._common(task)
         poll = shape.pop("poll")
         return {**shape, "ttl": None, "pollInterval": poll}
 
-    def _modern(self, task: Task, *, with_result: bool) -> dict[str, Any]:
-        shape = self._common(task)
+    async def _modern(self, task: Task, *, with_result: bool) -> dict[str, Any]:
+        shape = await self._common(task)
         poll = shape.pop("poll")
         shape = {**shape, "ttlMs": None, "pollIntervalMs": poll}
         if task.status in ("completed", "failed"):  # a provider's failure is a completed call carrying it
@@ -172,9 +174,9 @@ class TasksExtension(Extension):
             raise MCPError(INVALID_PARAMS, "the server is still starting; try again in a moment")
         return self._service
 
-    def _task(self, task_id: str) -> Task:
+    async def _task(self, task_id: str) -> Task:
         try:
-            return self._require().get(task_id)
+            return await self._require().get(task_id)
         except InvalidInput as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from None
 
@@ -196,10 +198,10 @@ class TasksExtension(Extension):
                                             "message": message})
 
         try:
-            task = service.get(task_id)
+            task = await service.get(task_id)
             while not task.finished:
                 task = await service.wait(task_id, MAX_WAIT, report)
-            await notifications.notify(session, "notifications/tasks/status", self._legacy(task))
+            await notifications.notify(session, "notifications/tasks/status", await self._legacy(task))
         except notifications.SessionGone:
             return  # the client went away: the task goes on; its status is read with tasks/get
         except Exception:

@@ -15,7 +15,7 @@ from videogen_mcp.catalog import DEFAULT_MODEL
 from videogen_mcp.config import ALL_PROVIDERS, Settings, load_settings
 from videogen_mcp.errors import VideogenError
 from videogen_mcp.tasks.requests import MAX_GUIDANCE, MAX_LIMIT, MAX_PROMPT, MIN_GUIDANCE, MIN_LIMIT
-from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.store import check_store
 
 log = logging.getLogger("videogen_mcp")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per poll is noise
     try:
         settings = load_settings()
-        TaskStore(settings.data_dir / "tasks.db").close()  # a bad VIDEOGEN_DATA_DIR stops start-up in one line
+        anyio.run(check_store, settings)  # a bad VIDEOGEN_DATA_DIR or VIDEOGEN_DATABASE_URL stops start-up in one line
         sys.exit(args.run(settings, args) or 0)
     except VideogenError as exc:
         print(f"videogen-mcp: {exc}", file=sys.stderr)

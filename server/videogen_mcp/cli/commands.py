@@ -78,7 +78,7 @@ async def providers(settings: Settings, _args: argparse.Namespace) -> int:
 
 async def tasks(settings: Settings, args: argparse.Namespace) -> int:
     async with open_service(settings, follow=False) as service:
-        recent = service.list(limit=args.limit)
+        recent = await service.list(limit=args.limit)
     if not recent:
         print("no tasks yet", file=sys.stderr)
     for task in recent:

@@ -43,10 +43,21 @@ _UNIT = NormalDist()
 
 
 class TypicalTimes:
+    """Estimates per provider, model and length. Reading one (get, shape) is synchronous and never touches the
+    store: the poller refreshes the estimate of a task's kind before it plans a poll; an estimate not yet
+    refreshed is the catalog's."""
+
     def __init__(self, store: TaskStore, clock: Callable[[], datetime] | None = None) -> None:
         self._store = store
         self._clock = clock or (lambda: datetime.now(UTC))
         self._cache: dict[Key, tuple[float, float, datetime]] = {}
+
+    async def refresh(self, provider: str, model: str, duration: int) -> None:
+        """Re-learn this kind's estimate from the store if it is older than CACHE_SECONDS."""
+        key, now = (provider, model, duration), self._clock()
+        cached = self._cache.get(key)
+        if cached is None or (now - cached[2]).total_seconds() > CACHE_SECONDS:
+            self._cache[key] = (*await self._learn(key, now), now)
 
     def get(self, provider: str, model: str, duration: int) -> float:
         return self._estimate((provider, model, duration))[0]
@@ -57,24 +68,22 @@ class TypicalTimes:
         return typical, spread
 
     def _estimate(self, key: Key) -> tuple[float, float, datetime]:
-        now = self._clock()
-        cached = self._cache.get(key)
-        if cached is None or (now - cached[2]).total_seconds() > CACHE_SECONDS:
-            cached = self._cache[key] = (*self._learn(key, now), now)
-        return cached
+        return self._cache.get(key) or (typical_seconds(*key), SPREAD, self._clock())
 
-    def observed(self, provider: str, model: str, duration: int, task_id: str, seconds: float) -> bool:
+    async def observed(self, provider: str, model: str, duration: int, task_id: str, seconds: float) -> bool:
         """A task was seen ready `seconds` after it was created. True when the typical time moved by more
         than REPLAN_FACTOR, so tasks of this kind in flight should be re-planned now."""
+        await self.refresh(provider, model, duration)
         before = self.get(provider, model, duration)
-        self._store.record_ready(task_id, seconds)
+        await self._store.record_ready(task_id, seconds)
         self._cache.pop((provider, model, duration), None)
+        await self.refresh(provider, model, duration)
         after = self.get(provider, model, duration)
         return abs(math.log(after / before)) > math.log(REPLAN_FACTOR)
 
-    def _learn(self, key: Key, now: datetime) -> tuple[float, float]:
+    async def _learn(self, key: Key, now: datetime) -> tuple[float, float]:
         catalog = typical_seconds(*key)
-        rows = self._store.recent_durations(*key, RECENT)
+        rows = await self._store.recent_durations(*key, RECENT)
         finished = [seconds for seconds, _ in rows if seconds is not None]
         running = [min((now - parse_time(created)).total_seconds(), CENSOR_CAP * catalog)
                    for seconds, created in rows if seconds is None]
