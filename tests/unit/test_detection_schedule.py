@@ -15,6 +15,7 @@ from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.providers.base import PollResult
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import Poller
+from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import POLL_PRICE, SPREAD, PollSchedule, hazard
 from videogen_mcp.tasks.typical import TypicalTimes
@@ -24,11 +25,14 @@ CATALOG = typical_seconds(*KEY)  # 210 s
 SCHEDULE = PollSchedule(min_gap=1.0, max_gap=60.0)
 
 
+pytestmark = pytest.mark.anyio
+
+
 @pytest.fixture
-def store(tmp_path):
-    opened = TaskStore(tmp_path / "tasks.db")
+async def store(tmp_path):
+    opened = SqliteTaskStore(tmp_path / "tasks.db")
     yield opened
-    opened.close()
+    await opened.close()
 
 
 def polls(typical: float, until: float, spread: float = SPREAD) -> list[float]:
@@ -72,59 +76,65 @@ def test_a_wider_spread_polls_less_densely_at_the_typical_time_and_more_densely_
     assert SCHEDULE.gap(0.5 * CATALOG, CATALOG, None, spread=2 * SPREAD) < SCHEDULE.gap(0.5 * CATALOG, CATALOG, None)
 
 
-def finish(store: TaskStore, times: TypicalTimes, seconds: list[float], prefix: str = "t") -> None:
+async def finish(store: TaskStore, times: TypicalTimes, seconds: list[float], prefix: str = "t") -> None:
     for n, value in enumerate(seconds):
-        store.insert(task(f"{prefix}{n}", provider=KEY[0], model=KEY[1], duration=KEY[2]), {})
-        times.observed(*KEY, f"{prefix}{n}", value)
+        await store.insert(task(f"{prefix}{n}", provider=KEY[0], model=KEY[1], duration=KEY[2]), {})
+        await times.observed(*KEY, f"{prefix}{n}", value)
 
 
-def test_one_finished_task_is_enough_to_learn_from(store):
+async def learned(times: TypicalTimes) -> TypicalTimes:
+    """The estimates refreshed from the store, as the poller does before it plans."""
+    await times.refresh(*KEY)
+    return times
+
+
+async def test_one_finished_task_is_enough_to_learn_from(store):
     times = TypicalTimes(store)
-    finish(store, times, [60.0])
-    typical, spread = times.shape(*KEY)
+    await finish(store, times, [60.0])
+    typical, spread = (await learned(times)).shape(*KEY)
     assert 60 <= typical <= 70  # near its time, a little toward the catalog's 210 s
     assert spread > SPREAD  # one task says little about the spread: polls start earlier around it
-    finish(store, times, [62.0, 64.0, 61.0], prefix="more")
-    assert SPREAD < times.shape(*KEY)[1] < spread
+    await finish(store, times, [62.0, 64.0, 61.0], prefix="more")
+    assert SPREAD < (await learned(times)).shape(*KEY)[1] < spread
 
 
-def test_after_one_fast_finish_the_next_tasks_are_polled_densely_around_its_time(store):
+async def test_after_one_fast_finish_the_next_tasks_are_polled_densely_around_its_time(store):
     times = TypicalTimes(store)
-    finish(store, times, [60.0])
-    typical, spread = times.shape(*KEY)
+    await finish(store, times, [60.0])
+    typical, spread = (await learned(times)).shape(*KEY)
     assert SCHEDULE.gap(60.0, typical, None, spread=spread) < 3.0
     assert SCHEDULE.gap(60.0, CATALOG, None) > 3 * SCHEDULE.gap(60.0, typical, None, spread=spread)
 
 
-def test_one_outlier_among_a_few_finished_tasks_does_not_move_the_estimate(store):
+async def test_one_outlier_among_a_few_finished_tasks_does_not_move_the_estimate(store):
     times = TypicalTimes(store)
-    finish(store, times, [100.0, 105.0, 3000.0, 110.0])
-    assert times.get(*KEY) == 105.0
+    await finish(store, times, [100.0, 105.0, 3000.0, 110.0])
+    assert (await learned(times)).get(*KEY) == 105.0
 
 
-def test_a_batch_running_far_past_the_catalog_time_raises_the_estimate_before_any_finishes(store):
+async def test_a_batch_running_far_past_the_catalog_time_raises_the_estimate_before_any_finishes(store):
     for n in range(10):
-        store.insert(task(f"run{n}", created_at=ago(450), status="processing"), {})
-    assert TypicalTimes(store).get(*KEY) > 450
+        await store.insert(task(f"run{n}", created_at=ago(450), status="processing"), {})
+    assert (await learned(TypicalTimes(store))).get(*KEY) > 450
 
 
-def test_young_running_tasks_leave_the_catalog_time_alone(store):
+async def test_young_running_tasks_leave_the_catalog_time_alone(store):
     for n in range(20):
-        store.insert(task(f"run{n}", created_at=ago(100), status="processing"), {})
-    assert TypicalTimes(store).get(*KEY) == pytest.approx(CATALOG, rel=0.01)
+        await store.insert(task(f"run{n}", created_at=ago(100), status="processing"), {})
+    assert (await learned(TypicalTimes(store))).get(*KEY) == pytest.approx(CATALOG, rel=0.01)
 
 
-def test_a_task_stuck_for_days_does_not_drag_the_estimate_to_days(store):
-    store.insert(task("stuck", created_at=ago(5 * 86400), status="processing"), {})
-    assert TypicalTimes(store).get(*KEY) < 5 * CATALOG
+async def test_a_task_stuck_for_days_does_not_drag_the_estimate_to_days(store):
+    await store.insert(task("stuck", created_at=ago(5 * 86400), status="processing"), {})
+    assert (await learned(TypicalTimes(store))).get(*KEY) < 5 * CATALOG
 
 
-def test_a_finish_far_from_the_estimate_asks_for_a_replan_and_a_near_one_does_not(store):
+async def test_a_finish_far_from_the_estimate_asks_for_a_replan_and_a_near_one_does_not(store):
     times = TypicalTimes(store)
-    store.insert(task("fast", provider=KEY[0], model=KEY[1], duration=KEY[2]), {})
-    assert times.observed(*KEY, "fast", 60.0)
-    store.insert(task("again", provider=KEY[0], model=KEY[1], duration=KEY[2]), {})
-    assert not times.observed(*KEY, "again", 62.0)
+    await store.insert(task("fast", provider=KEY[0], model=KEY[1], duration=KEY[2]), {})
+    assert await times.observed(*KEY, "fast", 60.0)
+    await store.insert(task("again", provider=KEY[0], model=KEY[1], duration=KEY[2]), {})
+    assert not await times.observed(*KEY, "again", 62.0)
 
 
 @pytest.mark.anyio
@@ -140,18 +150,18 @@ async def test_a_finish_wakes_the_tasks_of_its_kind_in_flight_to_poll_by_the_new
         return script.pop(0) if script else processing()
 
     adapter.poll = poll  # type: ignore[method-assign]
-    store = TaskStore(tmp_path / "tasks.db")
+    store = SqliteTaskStore(tmp_path / "tasks.db")
     try:
         with anyio.fail_after(6):
             async with anyio.create_task_group() as group:
                 poller = Poller(store, TaskEvents(), {"wavespeed": adapter}, None,
                                 {"wavespeed": PollSchedule(min_gap=0.01, max_gap=60.0)}, group)
-                store.insert(task("a", created_at=ago(100), status="processing", provider_task_id="job-a"), {})
-                poller.follow("a")
+                await store.insert(task("a", created_at=ago(100), status="processing", provider_task_id="job-a"), {})
+                await poller.follow("a")
                 await anyio.sleep(0.2)  # a sleeps its ~8 s gap
-                store.insert(task("b", created_at=ago(0), status="processing", provider_task_id="job-b"), {})
-                poller.follow("b")
-                while store.get("b").status != "completed":
+                await store.insert(task("b", created_at=ago(0), status="processing", provider_task_id="job-b"), {})
+                await poller.follow("b")
+                while (await store.get("b")).status != "completed":
                     await anyio.sleep(0.01)
                 done_at = anyio.current_time()
                 while not [at for job, at in adapter.polls if job == "job-a" and at > done_at]:
@@ -159,5 +169,5 @@ async def test_a_finish_wakes_the_tasks_of_its_kind_in_flight_to_poll_by_the_new
                 woke = min(at for job, at in adapter.polls if job == "job-a" and at > done_at) - done_at
                 group.cancel_scope.cancel()
     finally:
-        store.close()
+        await store.close()
     assert woke < 1.0

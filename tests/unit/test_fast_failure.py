@@ -15,7 +15,7 @@ from videogen_mcp.providers.base import Adapter, PollResult
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import Poller
 from videogen_mcp.tasks.service import DEFAULT_MAX_GAP
-from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
 from videogen_mcp.tasks.timing import PollSchedule, elapsed_seconds
 
 pytestmark = pytest.mark.anyio
@@ -27,10 +27,10 @@ AGE = 2.0
 
 async def test_a_job_failing_3_s_after_submit_is_reported_within_5_s_of_failing(tmp_path):
     adapter = FakeAdapter()
-    store = TaskStore(tmp_path / "tasks.db")
+    store = SqliteTaskStore(tmp_path / "tasks.db")
 
     async def poll(provider_task_id: str) -> PollResult:
-        if elapsed_seconds(store.get("t1")) >= FAILS_AT:
+        if elapsed_seconds(await store.get("t1")) >= FAILS_AT:
             return PollResult("failed", "failed", error="content filter")
         return PollResult("processing", "processing")
 
@@ -40,12 +40,12 @@ async def test_a_job_failing_3_s_after_submit_is_reported_within_5_s_of_failing(
             async with anyio.create_task_group() as group:
                 schedule = PollSchedule(min_gap=Adapter.poll_interval, max_gap=DEFAULT_MAX_GAP)  # 1 s floor
                 poller = Poller(store, TaskEvents(), {"wavespeed": adapter}, None, {"wavespeed": schedule}, group)
-                store.insert(task("t1", created_at=ago(AGE), status="processing", provider_task_id="job-1"), {})
-                poller.follow("t1")
-                while not store.get("t1").finished:
+                await store.insert(task("t1", created_at=ago(AGE), status="processing", provider_task_id="job-1"), {})
+                await poller.follow("t1")
+                while not (await store.get("t1")).finished:
                     await anyio.sleep(0.02)
-                reported = elapsed_seconds(store.get("t1"))
+                reported = elapsed_seconds(await store.get("t1"))
                 group.cancel_scope.cancel()
     finally:
-        store.close()
+        await store.close()
     assert reported - FAILS_AT <= 5.0, f"failed at {FAILS_AT} s, reported at {reported:.1f} s"

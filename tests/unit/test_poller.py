@@ -49,8 +49,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     delays: list[float] = []
     real_gap = Poller._gap
 
-    async def gap(self: Poller, *args: Any) -> float:
-        delays.append(await real_gap(self, *args))
+    def gap(self: Poller, *args: Any) -> float:
+        delays.append(real_gap(self, *args))
         return delays[-1]
 
     monkeypatch.setattr(Poller, "_gap", gap)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.postgres import fresh_database
 from tests.unit.conftest import task
-from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
+from videogen_mcp.tasks.sqlite_store import MIGRATIONS, SqliteTaskStore
 from videogen_mcp.tasks.store import DuplicateTask, TaskStore
 
 pytestmark = pytest.mark.anyio
@@ -244,4 +244,4 @@ async def test_a_database_from_before_numbered_migrations_is_upgraded_in_place(d
     finally:
         await store.close()
     versions = [row[0] for row in sqlite3.connect(db_path).execute("SELECT version FROM schema_version")]
-    assert versions == [1, 2, 3, 4]
+    assert versions == sorted(MIGRATIONS)
