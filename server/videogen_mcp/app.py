@@ -141,7 +141,7 @@ def build_server(settings: Settings, *, transport: str = "stdio") -> VideogenSer
     state = AppState(settings, allow_local_files=transport == "stdio" or settings.allow_local_files)
     bus = InMemorySubscriptionBus()
     legacy = LegacySubscriptions()
-    tasks_extension = TasksExtension(task_result)
+    tasks_extension = TasksExtension(generate_result)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
@@ -258,6 +258,13 @@ def task_result(task: Task) -> CallToolResult:
     structured = task.model_dump(mode="json")
     text = f"{guidance(task)}\n{json.dumps(structured, ensure_ascii=False)}"
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def generate_result(task: Task) -> CallToolResult:
+    """What generate_video returns for a finished task: a submit the provider refused is its isError sentence."""
+    if task.status == "failed" and not task.provider_task_id and task.error:
+        return CallToolResult(content=[TextContent(type="text", text=task.error)], is_error=True)
+    return task_result(task)
 
 
 def guidance(task: Task) -> str:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+import mcp_types.methods as sdk_methods
 from anyio.abc import TaskGroup
 from mcp.server.extension import Extension, MethodBinding
 from mcp.shared.exceptions import MCPError
@@ -104,20 +105,20 @@ class TasksExtension(Extension):
             return result
         task = self._require().get(task_id)
         if modern:
-            return {"resultType": "task", **self._modern(task, with_result=False)}
+            return {"resultType": "task", **self._modern(task)}
         self._follow_for_session(ctx, params, task_id)
         return {"task": self._legacy(task)}
 
     # -- methods -------------------------------------------------------------------------------
     async def _get(self, ctx: Any, params: TaskIdParams) -> dict[str, Any]:
         task = self._task(params.task_id)
-        return self._modern(task, with_result=True) if ctx.protocol_version in MODERN else self._legacy(task)
+        return self.detailed(task, ctx.protocol_version) if ctx.protocol_version in MODERN else self._legacy(task)
 
     async def _result(self, ctx: Any, params: TaskIdParams) -> dict[str, Any]:
         task = self._task(params.task_id)
         while not task.finished:
             task = await self._require().wait(task.task_id, MAX_WAIT)
-        result = self._tool_result(task).model_dump(by_alias=True, mode="json", exclude_none=True)
+        result = self._call_result(task, ctx.protocol_version)
         result["_meta"] = {**result.get("_meta", {}), RELATED_TASK: {"taskId": task.task_id}}
         return result
 
@@ -155,16 +156,26 @@ class TasksExtension(Extension):
         poll = shape.pop("poll")
         return {**shape, "ttl": None, "pollInterval": poll}
 
-    def _modern(self, task: Task, *, with_result: bool) -> dict[str, Any]:
+    def _modern(self, task: Task) -> dict[str, Any]:
         shape = self._common(task)
         poll = shape.pop("poll")
         shape = {**shape, "ttlMs": None, "pollIntervalMs": poll}
         if task.status in ("completed", "failed"):  # a provider's failure is a completed call carrying it
             shape["status"] = "completed"
             shape["statusMessage"] = task.error or task.status
-            if with_result:
-                shape["result"] = self._tool_result(task).model_dump(by_alias=True, mode="json", exclude_none=True)
         return shape
+
+    def detailed(self, task: Task, version: str) -> dict[str, Any]:
+        """2026-07-28 DetailedTask (tasks/get, notifications/tasks): the task, with its result once completed."""
+        shape = self._modern(task)
+        if shape["status"] == "completed":
+            shape["result"] = self._call_result(task, version)
+        return shape
+
+    def _call_result(self, task: Task, version: str) -> dict[str, Any]:
+        """What generate_video's tools/call answers for this task, on the wire of `version`."""
+        return sdk_methods.serialize_server_result("tools/call", version, self._tool_result(task).model_dump(
+            by_alias=True, mode="json", exclude_none=True))
 
     # -- helpers -------------------------------------------------------------------------------
     def _require(self) -> TaskService:
