@@ -38,7 +38,8 @@ def test_legacy_tasks_result_is_the_refusal_and_the_task_failed(fake, env, png):
     no_credit(fake)
     client = RawClient(env)
     try:
-        task_id = client.call("generate_video", {"image": str(png), "prompt": "a cat"}, task={})["result"]["task"]["taskId"]
+        made = client.call("generate_video", {"image": str(png), "prompt": "a cat"}, task={})
+        task_id = made["result"]["task"]["taskId"]
         result = client.request("tasks/result", {"taskId": task_id})["result"]
         got = client.request("tasks/get", {"taskId": task_id})["result"]
     finally:
