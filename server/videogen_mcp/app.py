@@ -18,9 +18,15 @@ from pydantic import Field, ValidationError
 from videogen_mcp import __version__
 from videogen_mcp.config import ALL_PROVIDERS, Settings
 from videogen_mcp.errors import InvalidInput, VideogenError
-from videogen_mcp.mcp_tasks import TASK_TOOL, TasksExtension, running_as_task
+from videogen_mcp.mcp_tasks import TASK_TOOL, TasksExtension, declares_extension, running_as_task
 from videogen_mcp.models import ProviderList, Task, TaskList
-from videogen_mcp.notifications import LegacySubscriptions, Notifier, install_legacy_tasks
+from videogen_mcp.notifications import (
+    LegacySubscriptions,
+    Notifier,
+    TaskListenHandler,
+    install_legacy_tasks,
+    install_task_listen,
+)
 from videogen_mcp.tasks.requests import (
     MAX_GUIDANCE,
     MAX_WAIT,
@@ -162,6 +168,8 @@ def build_server(settings: Settings, *, transport: str = "stdio") -> VideogenSer
                             lifespan=lifespan, subscriptions=bus, extensions=[tasks_extension])
     legacy.install(server)
     install_legacy_tasks(server)
+    install_task_listen(server, TaskListenHandler(bus, tasks_extension.notification, declares_extension,
+                                                  tasks_extension.identifier))
     _add_tools(server, state)
     _add_resources(server, state)
     return server

@@ -95,7 +95,7 @@ class TasksExtension(Extension):
     # -- tools/call ----------------------------------------------------------------------------
     async def intercept_tool_call(self, params: CallToolRequestParams, ctx: Any, call_next: Any) -> Any:
         modern = ctx.protocol_version in MODERN
-        wanted = _declares_extension(ctx) if modern else getattr(params, "task", None) is not None
+        wanted = declares_extension(ctx) if modern else getattr(params, "task", None) is not None
         if params.name != TASK_TOOL or not wanted:
             return await call_next(ctx)
         with _as_task():
@@ -172,6 +172,15 @@ class TasksExtension(Extension):
             shape["result"] = self._call_result(task, version)
         return shape
 
+    def notification(self, task_id: str, version: str) -> dict[str, Any] | None:
+        """A task's DetailedTask for `notifications/tasks`; None when there is no such task (or no service yet)."""
+        if self._service is None:
+            return None
+        try:
+            return self.detailed(self._service.get(task_id), version)
+        except InvalidInput:
+            return None
+
     def _call_result(self, task: Task, version: str) -> dict[str, Any]:
         """What generate_video's tools/call answers for this task, on the wire of `version`."""
         return sdk_methods.serialize_server_result("tools/call", version, self._tool_result(task).model_dump(
@@ -217,7 +226,8 @@ class TasksExtension(Extension):
             log.exception("following task %s for its MCP session failed", task_id)
 
 
-def _declares_extension(ctx: Any) -> bool:
+def declares_extension(ctx: Any) -> bool:
+    """Whether the request's client capabilities declare the tasks extension."""
     capabilities = getattr(ctx.session, "client_capabilities", None)
     extensions = getattr(capabilities, "extensions", None) or {}
     return IDENTIFIER in extensions
