@@ -211,8 +211,8 @@ class TaskListenHandler(ListenHandler):
 
     `detailed(task_id, version)` is what tasks/get answers (None for an unknown task); `declares(ctx)` says whether
     the request declared the tasks extension. A stream is sent each task's state when it opens, then each change of
-    status or status message. The SDK's handler drops `taskIds` from the filter and knows only its own events, so
-    this one is a copy of its loop (pinned by tests/unit/test_sdk_glue_tasks.py).
+    status or status message. It serves every listen stream: the SDK's handler drops `taskIds` from the filter and
+    fails on events it does not know, so this is a copy of its loop (pinned by tests/unit/test_sdk_glue_tasks.py).
     """
 
     def __init__(self, bus: InMemorySubscriptionBus, detailed: Callable[[str, str], dict[str, Any] | None],
@@ -224,9 +224,7 @@ class TaskListenHandler(ListenHandler):
 
     async def __call__(self, ctx: Any, params: types.SubscriptionsListenRequestParams) -> Any:
         wanted = (params.notifications.model_extra or {}).get("taskIds") or []
-        if not wanted:
-            return await super().__call__(ctx, params)
-        if not self._declares(ctx):
+        if wanted and not self._declares(ctx):
             raise MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY, "asking for task notifications needs the "
                            f"{self._extension} extension: declare it in the client capabilities",
                            {"requiredCapabilities": {"extensions": {self._extension: {}}}})
@@ -253,8 +251,8 @@ class TaskListenHandler(ListenHandler):
         self._streams.add(send)
         sent: dict[str, tuple[Any, Any]] = {}
         try:
-            ack = {"notifications": {**honored.model_dump(by_alias=True, exclude_none=True), "taskIds": task_ids},
-                   "_meta": meta}
+            agreed = honored.model_dump(by_alias=True, exclude_none=True) | ({"taskIds": task_ids} if wanted else {})
+            ack = {"notifications": agreed, "_meta": meta}
             await ctx.session._request_outbound.notify("notifications/subscriptions/acknowledged", ack)
             for task_id in task_ids:
                 await self._send_task(ctx, task_id, meta, sent)

@@ -19,9 +19,10 @@ def on_stream(stream: int):
     return lambda params: params.get("_meta", {}).get(SUBSCRIPTION) == stream
 
 
-def test_a_listen_stream_that_asked_for_a_task_is_told_of_its_status_until_the_result(fake, env, png):
+def test_a_listen_stream_that_asked_for_a_task_is_told_of_its_status_until_the_result(fake, env, png, tmp_path):
     fake.provider("wavespeed").job_seconds = 1.0
-    client = RawClient(env, MODERN, {TASKS_EXTENSION: {}})
+    log = (tmp_path / "server.log").open("w")
+    client = RawClient(env, MODERN, {TASKS_EXTENSION: {}}, stderr=log)
     try:
         task_id = client.call("generate_video", {"image": str(png), "prompt": "a cat"})["result"]["taskId"]
         tasks = client.send("subscriptions/listen", {"notifications": {"taskIds": [task_id, "no-such-task"]}})
@@ -34,6 +35,8 @@ def test_a_listen_stream_that_asked_for_a_task_is_told_of_its_status_until_the_r
         client.wait_for("notifications/resources/list_changed", where=on_stream(others))
     finally:
         client.close()
+        log.close()
+    assert "Traceback" not in (tmp_path / "server.log").read_text()  # a stream without taskIds copes with task events
     assert ack["notifications"] == {"taskIds": [task_id]}  # an unknown id is not agreed to
     statuses = [n["params"] for n in client.notifications if n["method"] == "notifications/tasks"]
     assert statuses[0]["status"] == "working"  # the state when the stream opened comes first

@@ -22,13 +22,13 @@ TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 class RawClient:
     """One server process spoken to line by line; keeps every notification it sends."""
 
-    def __init__(self, env: dict, era: str = LEGACY, extensions: dict | None = None) -> None:
+    def __init__(self, env: dict, era: str = LEGACY, extensions: dict | None = None, stderr: Any = None) -> None:
         self.era = era
         self.extensions = extensions
         self.notifications: list[dict] = []
         self._ids = itertools.count(1)
         self.proc = subprocess.Popen([SERVER_COMMAND], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=stderr or subprocess.DEVNULL)
         if era == LEGACY:
             self.request("initialize", {"protocolVersion": LEGACY, "capabilities": {},
                                         "clientInfo": {"name": "raw", "version": "0"}})
