@@ -18,9 +18,15 @@ from pydantic import Field, ValidationError
 from videogen_mcp import __version__
 from videogen_mcp.config import ALL_PROVIDERS, Settings
 from videogen_mcp.errors import InvalidInput, VideogenError
-from videogen_mcp.mcp_tasks import TASK_TOOL, TasksExtension, running_as_task
+from videogen_mcp.mcp_tasks import TASK_TOOL, TasksExtension, declares_extension, running_as_task
 from videogen_mcp.models import ProviderList, Task, TaskList
-from videogen_mcp.notifications import LegacySubscriptions, Notifier, install_legacy_tasks
+from videogen_mcp.notifications import (
+    LegacySubscriptions,
+    Notifier,
+    TaskListenHandler,
+    install_legacy_tasks,
+    install_task_listen,
+)
 from videogen_mcp.tasks.requests import (
     MAX_GUIDANCE,
     MAX_WAIT,
@@ -141,7 +147,7 @@ def build_server(settings: Settings, *, transport: str = "stdio") -> VideogenSer
     state = AppState(settings, allow_local_files=transport == "stdio" or settings.allow_local_files)
     bus = InMemorySubscriptionBus()
     legacy = LegacySubscriptions()
-    tasks_extension = TasksExtension(task_result)
+    tasks_extension = TasksExtension(generate_result)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
@@ -162,6 +168,8 @@ def build_server(settings: Settings, *, transport: str = "stdio") -> VideogenSer
                             lifespan=lifespan, subscriptions=bus, extensions=[tasks_extension])
     legacy.install(server)
     install_legacy_tasks(server)
+    install_task_listen(server, TaskListenHandler(bus, tasks_extension.notification, declares_extension,
+                                                  tasks_extension.identifier))
     _add_tools(server, state)
     _add_resources(server, state)
     return server
@@ -258,6 +266,13 @@ def task_result(task: Task) -> CallToolResult:
     structured = task.model_dump(mode="json")
     text = f"{guidance(task)}\n{json.dumps(structured, ensure_ascii=False)}"
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def generate_result(task: Task) -> CallToolResult:
+    """What generate_video returns for a finished task: a submit the provider refused is its isError sentence."""
+    if task.status == "failed" and not task.provider_task_id and task.error:
+        return CallToolResult(content=[TextContent(type="text", text=task.error)], is_error=True)
+    return task_result(task)
 
 
 def guidance(task: Task) -> str:

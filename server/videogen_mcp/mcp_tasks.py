@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+import mcp_types.methods as sdk_methods
 from anyio.abc import TaskGroup
 from mcp.server.extension import Extension, MethodBinding
 from mcp.shared.exceptions import MCPError
@@ -94,7 +95,7 @@ class TasksExtension(Extension):
     # -- tools/call ----------------------------------------------------------------------------
     async def intercept_tool_call(self, params: CallToolRequestParams, ctx: Any, call_next: Any) -> Any:
         modern = ctx.protocol_version in MODERN
-        wanted = _declares_extension(ctx) if modern else getattr(params, "task", None) is not None
+        wanted = declares_extension(ctx) if modern else getattr(params, "task", None) is not None
         if params.name != TASK_TOOL or not wanted:
             return await call_next(ctx)
         with _as_task():
@@ -104,7 +105,7 @@ class TasksExtension(Extension):
             return result
         task = await self._require().get(task_id)
         if modern:
-            return {"resultType": "task", **await self._modern(task, with_result=False)}
+            return {"resultType": "task", **await self._modern(task)}
         self._follow_for_session(ctx, params, task_id)
         return {"task": await self._legacy(task)}
 
@@ -112,14 +113,14 @@ class TasksExtension(Extension):
     async def _get(self, ctx: Any, params: TaskIdParams) -> dict[str, Any]:
         task = await self._task(params.task_id)
         if ctx.protocol_version in MODERN:
-            return await self._modern(task, with_result=True)
+            return await self.detailed(task, ctx.protocol_version)
         return await self._legacy(task)
 
     async def _result(self, ctx: Any, params: TaskIdParams) -> dict[str, Any]:
         task = await self._task(params.task_id)
         while not task.finished:
             task = await self._require().wait(task.task_id, MAX_WAIT)
-        result = self._tool_result(task).model_dump(by_alias=True, mode="json", exclude_none=True)
+        result = self._call_result(task, ctx.protocol_version)
         result["_meta"] = {**result.get("_meta", {}), RELATED_TASK: {"taskId": task.task_id}}
         return result
 
@@ -157,16 +158,35 @@ class TasksExtension(Extension):
         poll = shape.pop("poll")
         return {**shape, "ttl": None, "pollInterval": poll}
 
-    async def _modern(self, task: Task, *, with_result: bool) -> dict[str, Any]:
+    async def _modern(self, task: Task) -> dict[str, Any]:
         shape = await self._common(task)
         poll = shape.pop("poll")
         shape = {**shape, "ttlMs": None, "pollIntervalMs": poll}
         if task.status in ("completed", "failed"):  # a provider's failure is a completed call carrying it
             shape["status"] = "completed"
             shape["statusMessage"] = task.error or task.status
-            if with_result:
-                shape["result"] = self._tool_result(task).model_dump(by_alias=True, mode="json", exclude_none=True)
         return shape
+
+    async def detailed(self, task: Task, version: str) -> dict[str, Any]:
+        """2026-07-28 DetailedTask (tasks/get, notifications/tasks): the task, with its result once completed."""
+        shape = await self._modern(task)
+        if shape["status"] == "completed":
+            shape["result"] = self._call_result(task, version)
+        return shape
+
+    async def notification(self, task_id: str, version: str) -> dict[str, Any] | None:
+        """A task's DetailedTask for `notifications/tasks`; None when there is no such task (or no service yet)."""
+        if self._service is None:
+            return None
+        try:
+            return await self.detailed(await self._service.get(task_id), version)
+        except InvalidInput:
+            return None
+
+    def _call_result(self, task: Task, version: str) -> dict[str, Any]:
+        """What generate_video's tools/call answers for this task, on the wire of `version`."""
+        return sdk_methods.serialize_server_result("tools/call", version, self._tool_result(task).model_dump(
+            by_alias=True, mode="json", exclude_none=True))
 
     # -- helpers -------------------------------------------------------------------------------
     def _require(self) -> TaskService:
@@ -208,7 +228,8 @@ class TasksExtension(Extension):
             log.exception("following task %s for its MCP session failed", task_id)
 
 
-def _declares_extension(ctx: Any) -> bool:
+def declares_extension(ctx: Any) -> bool:
+    """Whether the request's client capabilities declare the tasks extension."""
     capabilities = getattr(ctx.session, "client_capabilities", None)
     extensions = getattr(capabilities, "extensions", None) or {}
     return IDENTIFIER in extensions
