@@ -50,10 +50,10 @@ Pass `image` as an https:// URL, a data:image/...;base64 URI, or an absolute loc
 (JPEG or PNG, at least 300x300 px, at most 10 MB, aspect ratio between 1:2.5 and 2.5:1), and a
 `prompt` describing the motion. On models that take them (see list_providers), `end_image` sets the
 last frame and `sound` adds native audio; `duration` is any length the model allows. Generation takes
-about 2-6 minutes for 5 s of video. The call waits
-up to `wait_seconds` (default 45); if the video is not ready by then it returns the task as it
-stands: call get_task(task_id, wait_seconds=...) to keep waiting. The generation is never lost when
-a call ends. Each call starts a new paid generation: do not repeat it to check on a task."""
+about 2-6 minutes for 5 s of video. The call waits up to `wait_seconds` (default 45); if the video
+is not ready by then it returns the task as it stands: call get_task(task_id, wait_seconds=...) to
+keep waiting. The generation is never lost when a call ends. Each call starts a new paid generation:
+do not repeat it to check on a task."""
 
 GET_DESCRIPTION = f"""\
 Get a video task by its task_id, optionally waiting up to `wait_seconds` (0-{MAX_WAIT}) for it to finish.
