@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import server_env, stdio_client
 from tests.e2e.helpers import text_of
+from tests.support.servers import run_cli
 
 pytestmark = pytest.mark.anyio
 
@@ -114,3 +115,25 @@ async def test_list_providers_shows_lengths_end_frame_sound_and_price(fake, tmp_
     assert (models["kling-v2.6-pro-i2v"]["end_image"], models["kling-v2.6-pro-i2v"]["sound"]) == (False, True)
     assert (models["kling-v2.1-i2v-pro"]["end_image"], models["kling-v2.1-i2v-pro"]["sound"]) == (False, False)
     assert "kling-v2.6-pro-i2v" not in {m["id"] for m in providers["wavespeed"]["models"]}
+
+
+def test_cli_renders_a_local_kling_3_clip_of_the_asked_length_ending_on_the_end_frame(fake, tmp_path, png):
+    av = pytest.importorskip("av")
+    from PIL import Image
+
+    end = tmp_path / "last.png"
+    Image.new("RGB", (640, 360), (230, 200, 20)).save(end)
+    env = server_env(fake, tmp_path / "data", ())
+    base = ["generate", "--provider", "local", "--model", "kling-v3.0-std-i2v", "--image", str(png),
+            "--prompt", "zoom in", "--duration", "3", "--end-image", str(end)]
+    done = run_cli(base, env)
+    refused = run_cli([*base, "--sound"], env)
+    assert done.returncode == 0, done.stderr
+    with av.open(done.stdout.strip()) as container:
+        stream = container.streams.video[0]
+        frames = [frame.to_image() for frame in container.decode(stream)]
+    assert len(frames) == 3 * 24
+    last = frames[-1].resize((1, 1)).getpixel((0, 0))
+    assert all(abs(a - b) < 16 for a, b in zip(last, (230, 200, 20), strict=True))
+    assert refused.returncode != 0 and refused.stdout == ""
+    assert refused.stderr.startswith("videogen-mcp: kling-v3.0-std-i2v at local makes no sound: drop sound")
