@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -54,10 +54,12 @@ Start a video generation from an image and a text prompt (Kling image-to-video) 
 
 Pass `image` as an https:// URL, a data:image/...;base64 URI, or an absolute local file path
 (JPEG or PNG, at least 300x300 px, at most 10 MB, aspect ratio between 1:2.5 and 2.5:1), and a
-`prompt` describing the motion. Generation takes about 2-6 minutes for 5 s of video. The call waits
-up to `wait_seconds` (default 45); if the video is not ready by then it returns the task as it
-stands: call get_task(task_id, wait_seconds=...) to keep waiting. The generation is never lost when
-a call ends. Each call starts a new paid generation: do not repeat it to check on a task."""
+`prompt` describing the motion. On models that take them (see list_providers), `end_image` sets the
+last frame and `sound` adds native audio; `duration` is any length the model allows. Generation takes
+about 2-6 minutes for 5 s of video. The call waits up to `wait_seconds` (default 45); if the video
+is not ready by then it returns the task as it stands: call get_task(task_id, wait_seconds=...) to
+keep waiting. The generation is never lost when a call ends. Each call starts a new paid generation:
+do not repeat it to check on a task."""
 
 GET_DESCRIPTION = f"""\
 Get a video task by its task_id, optionally waiting up to `wait_seconds` (0-{MAX_WAIT}) for it to finish.
@@ -72,7 +74,8 @@ whether it confirmed, or that the job may still finish and be billed. A finished
 LIST_DESCRIPTION = "List stored video tasks, newest first, optionally only those with a given status."
 PROVIDERS_DESCRIPTION = """\
 List the video providers, whether each is configured (has its API key), which one is the default,
-and the models each serves with allowed durations and prices where published."""
+and the models each serves with allowed durations, whether each takes end_image and sound, and prices
+where published (null where not)."""
 
 PROVIDER_ARGUMENT = (f"One of {', '.join(ALL_PROVIDERS)} (local: offline camera move, no AI); default: the configured "
                      "providers in turn (VIDEOGEN_PROVIDER_ORDER), moving on only when one certainly started no job; "
@@ -188,16 +191,22 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
         provider: Annotated[str | None, Field(description=PROVIDER_ARGUMENT)] = None,
         model: Annotated[str | None, Field(description="Canonical model id such as kling-v2.1-i2v-pro "
                                                        "(the default); see list_providers.")] = None,
-        duration: Annotated[Literal[5, 10], Field(description="Video length in seconds: 5 or 10.")] = 5,
+        duration: Annotated[int, Field(description="Video length in whole seconds, as the model allows (see "
+                                                   "list_providers): 5 or 10, or 3-15 on Kling 3.0.")] = 5,
         negative_prompt: Annotated[NegativePrompt, Field(description="What to avoid.")] = None,
         guidance_scale: Annotated[GuidanceScale, Field(description=f"How closely to follow the prompt, {MIN_GUIDANCE}-"
                                                                    f"{MAX_GUIDANCE} (default 0.5).")] = None,
         wait_seconds: Annotated[WaitSeconds, Field(description="How long to wait for the video before "
                                                                f"returning (0-{MAX_WAIT} s).")] = 45,
+        end_image: Annotated[str | None, Field(description="The video's last frame, in the same forms as image; only "
+                                                           "on models with an end frame (list_providers).")] = None,
+        sound: Annotated[bool | None, Field(description="Native audio; only on models with sound (list_providers). "
+                                                        "Off unless true.")] = None,
     ) -> Annotated[CallToolResult, Task]:
         service = state.require_service()
         started = anyio.current_time()
-        request = GenerateRequest(image, prompt, provider, model, duration, negative_prompt, guidance_scale)
+        request = GenerateRequest(image, prompt, provider, model, duration, negative_prompt, guidance_scale,
+                                  end_image, sound)
         as_task = running_as_task()  # the host follows it through MCP Tasks: hand it over once it is stored
         with user_errors():
             task = await service.generate(request, allow_local_files=state.allow_local_files,

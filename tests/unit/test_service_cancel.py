@@ -102,7 +102,8 @@ async def test_a_poll_in_flight_that_finds_the_job_done_changes_nothing(tmp_path
 async def test_cancelling_a_finished_task_is_refused_and_leaves_it_alone(tmp_path, status):
     adapter = CancellingAdapter()
     async with rig(tmp_path, adapter) as r:
-        await put(r.store, status=status, provider_task_id=JOB, error="the provider said no" if status == "failed" else None)
+        error = "the provider said no" if status == "failed" else None
+        await put(r.store, status=status, provider_task_id=JOB, error=error)
         with pytest.raises(TaskFinished, match=f"already {status}, so there is nothing to cancel"):
             await r.service.cancel("t1")
         after = await r.service.get("t1")

@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--negative-prompt", help=f"what to avoid (at most {MAX_PROMPT} characters)")
     generate.add_argument("--guidance-scale", type=float, help=f"how closely to follow the prompt, {MIN_GUIDANCE}-"
                                                                f"{MAX_GUIDANCE} (default 0.5)")
+    generate.add_argument("--end-image", help="the video's last frame: https:// URL, data URI or local path (models "
+                                              "with an end frame; see `videogen-mcp providers`)")
+    generate.add_argument("--sound", action="store_true", default=None,
+                          help="native audio (models with sound; see `videogen-mcp providers`)")
     generate.set_defaults(run=_command("generate"))
     commands.add_parser("providers", help="providers and models, and which are configured").set_defaults(
         run=_command("providers"))

@@ -12,6 +12,7 @@ from videogen_mcp.config import Settings
 from videogen_mcp.models import Task
 from videogen_mcp.tasks.requests import MAX_WAIT
 from videogen_mcp.tasks.service import GenerateRequest, open_service
+from videogen_mcp.validation import durations_text
 
 BAR_WIDTH = 30
 #: C0 and C1 control characters and DEL: a provider's text (an error, a URL) must not drive the terminal with
@@ -20,8 +21,9 @@ CONTROLS = {code: None for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]} | {
 
 
 async def generate(settings: Settings, args: argparse.Namespace) -> int:
+    end_image = _absolute(args.end_image) if args.end_image is not None else None
     request = GenerateRequest(_absolute(args.image), args.prompt, args.provider, args.model, args.duration,
-                              args.negative_prompt, args.guidance_scale)
+                              args.negative_prompt, args.guidance_scale, end_image, args.sound)
     async with open_service(settings) as service:
         task = await service.generate(request)
         print(f"task {task.task_id} submitted to {task.provider}", file=sys.stderr)
@@ -60,14 +62,18 @@ async def _draw_bar(progress: float, message: str) -> None:
 async def providers(settings: Settings, _args: argparse.Namespace) -> int:
     async with open_service(settings, follow=False) as service:
         infos = service.providers()
-    print(f"{'provider':<10} {'configured':<11} {'health':<9} {'model':<26} {'provider id':<48} price")
+    print(f"{'provider':<10} {'configured':<11} {'health':<9} {'model':<26} {'provider id':<48} "
+          f"{'seconds':<8} {'end':<4} {'sound':<6} price")
     for info in infos:
         state = "yes" if info.configured else "no"
         name = info.name + (" *" if info.is_default else "")
         for model in info.models:
             price = ", ".join(f"${p:.2f}/{d}s" for d, p in (model.price_usd or {}).items()) or "-"
             own = model.provider_model_id + (f" (mode {model.mode})" if model.mode else "")
-            print(f"{name:<10} {state:<11} {info.health.status:<9} {model.id:<26} {own:<48} {price}")
+            seconds = durations_text(model.durations).replace(" to ", "-").replace(" or ", ",")
+            end, sound = ("yes" if model.end_image else "-"), ("yes" if model.sound else "-")
+            print(f"{name:<10} {state:<11} {info.health.status:<9} {model.id:<26} {own:<48} {seconds:<8} {end:<4} "
+                  f"{sound:<6} {price}")
         if info.setup:
             print(f"{'':<10} {info.setup}")
         if info.health.status == "degraded":

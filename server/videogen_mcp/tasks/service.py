@@ -25,7 +25,7 @@ from videogen_mcp.tasks.routing import Router
 from videogen_mcp.tasks.store import TaskStore, open_store
 from videogen_mcp.tasks.timing import Outlook, PollSchedule, now_iso
 from videogen_mcp.urlguard import UrlGuard
-from videogen_mcp.validation import check_generate, check_task_arguments
+from videogen_mcp.validation import check_generate, check_offering, check_task_arguments
 
 #: The longest gap between two polls unless VIDEOGEN_POLL_MAX_INTERVAL says otherwise. Polls this sparse
 #: happen only while the video cannot be ready yet (a 1,000-task backlog then costs ~17 polls a second).
@@ -62,7 +62,10 @@ class TaskService:
                 id=o.model.id,
                 provider_model_id=o.provider_model_id,
                 mode=o.mode,
-                durations=list(o.model.durations),
+                durations=list(o.durations),
+                end_image=o.end_image,
+                sound=o.sound,
+                not_together=[sorted(rule.arguments) for rule in o.forbidden],
                 guidance_parameter=o.guidance_parameter,
                 prompt_required=o.prompt_required,
                 price_usd={str(d): p for d, p in o.prices_usd.items()} or None,
@@ -87,24 +90,28 @@ class TaskService:
         check_generate(req)
         if not req.prompt.strip():
             raise InvalidInput("prompt is blank: describe what should happen in the video")
-        route = self.router.route(req.provider, req.model)
+        route = self.router.route(req.provider, req.model).keeping(lambda offering: check_offering(req, offering))
         adapter, offering = route.first.provider, route.first.offering
-        if req.duration not in offering.model.durations:
-            raise InvalidInput(f"duration must be 5 or 10 seconds, got {req.duration}")
-        image = await anyio.to_thread.run_sync(lambda: load_image(req.image, allow_local=allow_local_files))
-        image = await adapter.prepare_image(image)
+        image = await self._image(adapter, req.image, allow_local_files)
+        end_image = await self._image(adapter, req.end_image, allow_local_files) if req.end_image else None
         task = self._new_task(adapter.name, offering.model.id, req).model_copy(update={"failover": route.skipped})
-        await self._store.insert(task, _request_record(req, image, offering), self._poller.owner,
-                                 self._poller.lease_ttl)
+        record = _request_record(req, image, offering, end_image)
+        await self._store.insert(task, record, self._poller.owner, self._poller.lease_ttl)
         await self.events.publish(task.task_id, created=True)
         submission = Submission(SubmitRequest(offering, req.prompt, req.duration, req.negative_prompt,
-                                              req.guidance_scale), image, route)
+                                              req.guidance_scale, end_image, req.sound), image, route)
         await self._poller.follow(task.task_id, submission)
         with anyio.move_on_after(submit_wait):
             await submission.done.wait()
         if submission.error is not None:
             raise submission.error
         return await self.get(task.task_id)
+
+    @staticmethod
+    async def _image(adapter: Provider, ref: str, allow_local_files: bool) -> ImageInput:
+        """An image argument loaded and checked, then made ready for the provider (before any task is stored)."""
+        image = await anyio.to_thread.run_sync(lambda: load_image(ref, allow_local=allow_local_files))
+        return await adapter.prepare_image(image)
 
     def _new_task(self, provider: str, model: str, req: GenerateRequest) -> Task:
         task_id = uuid.uuid4().hex
@@ -200,14 +207,21 @@ def _cancel_note(task: Task, confirmed: bool | None) -> str:
             "finish and be billed")
 
 
-def _request_record(req: GenerateRequest, image: ImageInput, offering: catalog.Offering) -> dict[str, object]:
+def _request_record(req: GenerateRequest, image: ImageInput, offering: catalog.Offering,
+                    end_image: ImageInput | None = None) -> dict[str, object]:
     """What the store keeps of the request: never the image bytes."""
     return {
-        "image": image.url or f"{image.mime} {image.width}x{image.height}",
+        "image": _image_note(image),
         "negative_prompt": req.negative_prompt,
         "guidance_scale": req.guidance_scale,
         "provider_model_id": offering.provider_model_id,
+        "end_image": _image_note(end_image) if end_image else None,
+        "sound": bool(req.sound),
     }
+
+
+def _image_note(image: ImageInput) -> str:
+    return image.url or f"{image.mime} {image.width}x{image.height}"
 
 
 @asynccontextmanager
