@@ -1,55 +1,259 @@
-"""How fast the poll schedule notices a finished video, and how many polls it spends doing so.
+"""Detection per band of job lengths, replayed on a virtual clock: the schedule, the original one, a fixed 2-s poller.
 
-Draws job durations from a log-normal spread (sigma 0.3) around a median that is the model's typical
-duration, or 0.6x / 0.8x / 1.25x / 1.5x of it (a provider faster or slower than the catalog says),
-and replays the real PollSchedule against them (no network, no server), next to fixed-interval polling.
-Run: python benchmarks/poll_schedule.py   (the end-to-end figures are in benchmarks/run.py)
+Each scenario is a batch of jobs of one model (catalog typical time TYPICAL s, left as it is) submitted
+together, whose lengths are drawn from a distribution the schedule is not told about (uniform over the
+band, or log-normal spanning it), for several seeds. The replay runs the decision code the Poller runs:
+PollSchedule.gap fed TypicalTimes.get over a real TaskStore (created_at on the virtual clock), and
+TypicalTimes.observed when a job is seen ready, waking every in-flight task of the model when it says so
+(as Poller._wait_for_next_poll does). No sleeps, no network: a poll costs ROUND_TRIP of delay.
+
+The original schedule (main at 43432bc, before issue 13) is replayed the same way from a frozen copy below
+(OldSchedule): its gap function, and its learning (the Kaplan-Meier median once 3 tasks finished, else the
+catalog's time; no re-planning), so every row shows old / new / fixed side by side.
+
+Detection cost = mean detection delay x mean polls per task; every fixed-interval poller scores about E[T]/2.
+Run: python benchmarks/poll_schedule.py   (the end-to-end near-typical figures are in benchmarks/run.py)
 """
 
 from __future__ import annotations
 
+import argparse
+import heapq
 import math
 import random
 import statistics
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from videogen_mcp.tasks.timing import PollSchedule
+from videogen_mcp.catalog import typical_seconds
+from videogen_mcp.models import Task
+from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.timing import PollSchedule, parse_time
+from videogen_mcp.tasks.typical import TypicalTimes
 
-TYPICAL = 210.0  # kling-v2.1-i2v-pro, 5 s video
-JOBS = 4000
+KEY = ("wavespeed", "kling-v2.1-i2v-pro", 5)
+TYPICAL = typical_seconds(*KEY)  # 210 s
+SCHEDULE = PollSchedule(min_gap=1.0, max_gap=60.0)  # WaveSpeed's floor and the server's default ceiling
 ROUND_TRIP = 0.05  # a poll's own latency, added to every detection delay
+FIXED_GAP = 2.0
+BATCH = 20
+SEEDS = (1, 2, 3)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def replay(next_gap, finish_at: float, rng: random.Random) -> tuple[int, float]:
-    now, polls = 0.0, 0
-    while True:
-        now += next_gap(now, rng)
-        polls += 1
-        if now >= finish_at:
-            return polls, now - finish_at + ROUND_TRIP
+@dataclass(frozen=True)
+class Band:
+    name: str
+    low: float  # seconds
+    high: float
+    warm: int = 0  # jobs of the model that finished (one at a time) before the batch
+    fails: bool = False  # the jobs end failed (nothing is learned from them)
+    goal_cost: float = 1.0  # x the fixed poller's
+    goal_p95: float = 3.0
 
 
-def report(name: str, next_gap, jobs: list[float], reference: float | None = None) -> float:
-    rng = random.Random(3)
-    runs = [replay(next_gap, job, rng) for job in jobs]
-    polls = statistics.mean(p for p, _ in runs)
-    delays = sorted(d for _, d in runs)
-    ratio = f" ({polls / reference:.2f}x the fixed 2 s)" if reference else ""
-    print(f"  {name:<28} polls/job {polls:6.1f}{ratio:<22} detection delay median "
-          f"{statistics.median(delays):4.2f} s, mean {statistics.mean(delays):4.1f} s, "
-          f"p95 {delays[int(0.95 * len(delays))]:4.1f} s")
-    return polls
+BANDS = (
+    Band("near typical 0.7-1.4x", 0.7 * TYPICAL, 1.4 * TYPICAL, goal_cost=0.5, goal_p95=3.0),
+    Band("fast 0.2-0.5x, cold start", 0.2 * TYPICAL, 0.5 * TYPICAL, goal_cost=1.5, goal_p95=6.0),
+    Band("fast 0.2-0.5x, 1 finished before", 0.2 * TYPICAL, 0.5 * TYPICAL, warm=1, goal_cost=0.6, goal_p95=3.0),
+    Band("slow 2-3x (congested queue)", 2.0 * TYPICAL, 3.0 * TYPICAL, goal_cost=0.6, goal_p95=4.0),
+    Band("failures 3-15 s after submit", 3.0, 15.0, fails=True, goal_cost=math.inf, goal_p95=3.0),
+)
+
+
+def draw(band: Band, shape: str, rng: random.Random) -> float:
+    if shape == "uniform":
+        return rng.uniform(band.low, band.high)
+    centre, sigma = math.sqrt(band.low * band.high), math.log(band.high / band.low) / 4  # +-2 sigma = the band
+    return centre * math.exp(rng.gauss(0, sigma))
+
+
+class NewSchedule:
+    """The code the Poller runs: PollSchedule.gap fed by TypicalTimes, which may ask for a re-plan."""
+
+    def __init__(self, store: TaskStore, clock) -> None:
+        self.times = TypicalTimes(store, clock=clock)
+
+    def gap(self, elapsed: float, jitter: float) -> float:
+        typical, spread = self.times.shape(*KEY)
+        return SCHEDULE.gap(elapsed, typical, None, None, jitter, spread=spread)
+
+    def observed(self, task_id: str, seconds: float) -> bool:
+        return self.times.observed(*KEY, task_id, seconds)
+
+
+class OldSchedule:
+    """Frozen copy of the schedule on main at 43432bc (timing.PollSchedule and typical.TypicalTimes then)."""
+
+    SPREAD, DENSE_FROM_Z, LATE_GROWTH, APPROACH, JITTER = 0.3, -0.3, 0.5, 0.3, 0.15
+    MIN_SAMPLES, RECENT = 3, 20
+
+    def __init__(self, store: TaskStore, clock) -> None:
+        self.store, self.clock, self.cached = store, clock, None
+
+    def gap(self, elapsed: float, jitter: float) -> float:
+        if self.cached is None:  # the old cache lived until the next finish
+            self.cached = self.learn()
+        typical = self.cached
+        dense_from = typical * math.exp(self.DENSE_FROM_Z * self.SPREAD)
+        if elapsed < dense_from:
+            gap = min(self.APPROACH * (dense_from - elapsed), typical / 4)
+        else:
+            lateness = math.log(max(elapsed, 1e-9) / typical) / self.SPREAD - 1
+            gap = SCHEDULE.min_gap * math.exp(self.LATE_GROWTH * max(0.0, lateness))
+        gap = min(gap, SCHEDULE.max_gap)
+        gap -= (gap - SCHEDULE.min_gap) * self.JITTER * jitter if gap > SCHEDULE.min_gap else 0.0
+        return max(gap, SCHEDULE.min_gap)
+
+    def observed(self, task_id: str, seconds: float) -> bool:
+        self.store.record_ready(task_id, seconds)
+        self.cached = None
+        return False  # the old poller never re-planned
+
+    def learn(self) -> float:
+        now = self.clock()
+        rows = self.store.recent_durations(*KEY, self.RECENT)
+        finished = [seconds for seconds, _ in rows if seconds is not None]
+        running = [(now - parse_time(created)).total_seconds() for seconds, created in rows if seconds is None]
+        at_risk, survival = len(finished) + len(running), 1.0
+        if len(finished) >= self.MIN_SAMPLES:  # the Kaplan-Meier median
+            for time, done in sorted([(t, True) for t in finished] + [(t, False) for t in running]):
+                if done:
+                    survival *= 1 - 1 / at_risk
+                    if survival <= 0.5:
+                        return time
+                at_risk -= 1
+        return TYPICAL
+
+
+class Replay:
+    """One data dir: a store, one schedule learning over it, and a virtual clock."""
+
+    def __init__(self, path: Path, rng: random.Random, schedule: type[NewSchedule | OldSchedule]) -> None:
+        self.store = TaskStore(path)
+        self.now = 0.0
+        self.schedule = schedule(self.store, lambda: START + timedelta(seconds=self.now))
+        self.rng = rng
+        self.count = 0
+        self.planned: dict[str, float] = {}
+
+    def run(self, lengths: list[float], fails: bool) -> list[tuple[float, int]]:
+        """Submit one job per length now; follow all to the end. (detection delay, polls) per job."""
+        start = self.now
+        ids = [self.submit() for _ in lengths]
+        ends = dict(zip(ids, (start + length for length in lengths), strict=True))
+        polls = dict.fromkeys(ids, 0)
+        last = dict.fromkeys(ids, start)
+        due: list[tuple[float, str]] = []
+        for task_id in ids:
+            self.plan(due, task_id, start, last[task_id])
+        results = {}
+        while due:
+            at, task_id = heapq.heappop(due)
+            if task_id in results or at != self.planned[task_id]:
+                continue  # finished, or re-planned since
+            self.now = at
+            polls[task_id] += 1
+            last[task_id] = at
+            if at < ends[task_id]:
+                self.plan(due, task_id, start, at)
+                continue
+            results[task_id] = (at - ends[task_id] + ROUND_TRIP, polls[task_id])
+            if fails:
+                self.store.update(self.task(task_id, start, "failed"))
+            elif self.schedule.observed(task_id, at - start):
+                for other in ids:  # re-plan every in-flight task of the model from its last poll
+                    if other not in results:
+                        self.plan(due, other, start, last[other])
+        return [results[task_id] for task_id in ids]
+
+    def plan(self, due: list[tuple[float, str]], task_id: str, start: float, last_poll: float) -> None:
+        gap = self.schedule.gap(self.now - start, self.rng.random())
+        at = max(self.now, last_poll + gap)
+        self.planned[task_id] = at
+        heapq.heappush(due, (at, task_id))
+
+    def submit(self) -> str:
+        self.count += 1
+        task_id = f"t{self.count}"
+        self.store.insert(self.task(task_id, self.now, "processing"), {})
+        return task_id
+
+    def task(self, task_id: str, created: float, status: str) -> Task:
+        stamp = (START + timedelta(seconds=created)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return Task(task_id=task_id, status=status, provider=KEY[0], model=KEY[1], duration=KEY[2],
+                    provider_task_id=f"job-{task_id}", progress=0, eta_seconds=None, video_url=None,
+                    video_path=None, error=None, prompt="benchmark", created_at=stamp, updated_at=stamp,
+                    resource_uri=f"task://{task_id}")
+
+
+def scenario(band: Band, shape: str, seed: int, workdir: Path, schedule: type[NewSchedule | OldSchedule],
+             ) -> tuple[list[tuple[float, int]], list[float]]:
+    """The schedule's (delay, polls) per batch job, and the batch's job lengths (the same for every schedule)."""
+    rng = random.Random(seed)
+    replay = Replay(workdir / f"{schedule.__name__}-{BANDS.index(band)}-{shape}-{seed}.db", random.Random(seed + 100),
+                    schedule)
+    for _ in range(band.warm):
+        replay.run([draw(band, shape, rng)], band.fails)
+        replay.now += 5.0
+    lengths = [draw(band, shape, rng) for _ in range(BATCH)]
+    results = replay.run(lengths, band.fails)
+    replay.store.close()
+    return results, lengths
+
+
+def fixed(length: float) -> tuple[float, int]:
+    polls = max(1, math.ceil(length / FIXED_GAP))
+    return polls * FIXED_GAP - length + ROUND_TRIP, polls
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(results: list[tuple[float, int]]) -> tuple[float, float, float, float, float]:
+    delays = [d for d, _ in results]
+    polls = statistics.mean(p for _, p in results)
+    mean = statistics.mean(delays)
+    return mean, pct(delays, 0.95), max(delays), polls, mean * polls
 
 
 def main() -> None:
-    schedule = PollSchedule(min_gap=1.0, max_gap=30.0)
-    rng = random.Random(7)
-    for scale in (0.6, 0.8, 1.0, 1.25, 1.5):
-        jobs = [TYPICAL * scale * math.exp(rng.gauss(0, 0.3)) for _ in range(JOBS)]
-        print(f"jobs with median {scale:g}x the typical {TYPICAL:.0f} s ({JOBS} simulated)")
-        fixed = report("fixed every 2 s", lambda _t, _r: 2.0, jobs)
-        report("videogen schedule (1-30 s)", lambda t, r: schedule.gap(t, TYPICAL, None, jitter=r.random()),
-               jobs, fixed)
-        report("fixed every 5 s", lambda _t, _r: 5.0, jobs, fixed)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=len(SEEDS))
+    args = parser.parse_args()
+    seeds = tuple(range(1, args.seeds + 1))
+    print(f"catalog typical {TYPICAL:.0f} s; schedule floor {SCHEDULE.min_gap:g} s; batches of {BATCH} started "
+          f"together; job lengths uniform and log-normal over each band, seeds {seeds}; poll round trip "
+          f"{ROUND_TRIP} s; each cell: mean / p95 / max delay, polls per task, cost x the fixed 2-s poller's\n")
+    print("| band | jobs | original (main 43432bc) | new | fixed 2-s (cost in s x polls) | goal | new meets it |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="videogen-replay-") as tmp:
+        for band in BANDS:
+            runs: dict[str, list[tuple[float, int]]] = {"old": [], "new": [], "fixed": []}
+            for shape in ("uniform", "lognormal"):
+                for seed in seeds:
+                    runs["old"] += scenario(band, shape, seed, Path(tmp), OldSchedule)[0]
+                    results, lengths = scenario(band, shape, seed, Path(tmp), NewSchedule)
+                    runs["new"] += results
+                    runs["fixed"] += [fixed(length) for length in lengths]
+            ref = summary(runs["fixed"])[4]
+            cells = {}
+            for name, results in runs.items():
+                mean, p95, top, polls, cost = summary(results)
+                scale = f"{cost:.1f}" if name == "fixed" else f"{cost / ref:.2f}x"
+                cells[name] = f"{mean:.2f} / {p95:.2f} / {top:.2f} s, {polls:.1f} polls, {scale}"
+            mean, p95, top, polls, cost = summary(runs["new"])
+            if band.fails:
+                met, goal = top <= band.goal_p95, f"every one <= {band.goal_p95:g} s"
+            else:
+                met = p95 <= band.goal_p95 and cost / ref <= band.goal_cost
+                goal = f"cost <= {band.goal_cost:g}x, p95 <= {band.goal_p95:g} s"
+            print(f"| {band.name} | {len(runs['new'])} | {cells['old']} | {cells['new']} | {cells['fixed']} | {goal} | "
+                  f"{'yes' if met else 'NO'} |")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context, ElicitationResult, MCPServer, Resolve
@@ -18,9 +18,15 @@ from pydantic import Field, ValidationError
 from videogen_mcp import __version__, confirm
 from videogen_mcp.config import ALL_PROVIDERS, Settings
 from videogen_mcp.errors import InvalidInput, VideogenError
-from videogen_mcp.mcp_tasks import TASK_TOOL, TasksExtension, running_as_task
+from videogen_mcp.mcp_tasks import TASK_TOOL, TasksExtension, declares_extension, running_as_task
 from videogen_mcp.models import ProviderList, Task, TaskList
-from videogen_mcp.notifications import LegacySubscriptions, Notifier, install_legacy_tasks
+from videogen_mcp.notifications import (
+    LegacySubscriptions,
+    Notifier,
+    TaskListenHandler,
+    install_legacy_tasks,
+    install_task_listen,
+)
 from videogen_mcp.tasks.requests import (
     MAX_GUIDANCE,
     MAX_WAIT,
@@ -48,10 +54,12 @@ Start a video generation from an image and a text prompt (Kling image-to-video) 
 
 Pass `image` as an https:// URL, a data:image/...;base64 URI, or an absolute local file path
 (JPEG or PNG, at least 300x300 px, at most 10 MB, aspect ratio between 1:2.5 and 2.5:1), and a
-`prompt` describing the motion. Generation takes about 2-6 minutes for 5 s of video. The call waits
-up to `wait_seconds` (default 45); if the video is not ready by then it returns the task as it
-stands: call get_task(task_id, wait_seconds=...) to keep waiting. The generation is never lost when
-a call ends. Each call starts a new paid generation: do not repeat it to check on a task."""
+`prompt` describing the motion. On models that take them (see list_providers), `end_image` sets the
+last frame and `sound` adds native audio; `duration` is any length the model allows. Generation takes
+about 2-6 minutes for 5 s of video. The call waits up to `wait_seconds` (default 45); if the video
+is not ready by then it returns the task as it stands: call get_task(task_id, wait_seconds=...) to
+keep waiting. The generation is never lost when a call ends. Each call starts a new paid generation:
+do not repeat it to check on a task."""
 
 GET_DESCRIPTION = f"""\
 Get a video task by its task_id, optionally waiting up to `wait_seconds` (0-{MAX_WAIT}) for it to finish.
@@ -66,7 +74,8 @@ whether it confirmed, or that the job may still finish and be billed. A finished
 LIST_DESCRIPTION = "List stored video tasks, newest first, optionally only those with a given status."
 PROVIDERS_DESCRIPTION = """\
 List the video providers, whether each is configured (has its API key), which one is the default,
-and the models each serves with allowed durations and prices where published."""
+and the models each serves with allowed durations, whether each takes end_image and sound, and prices
+where published (null where not)."""
 
 PROVIDER_ARGUMENT = (f"One of {', '.join(ALL_PROVIDERS)} (local: offline camera move, no AI); default: the configured "
                      "providers in turn (VIDEOGEN_PROVIDER_ORDER), moving on only when one certainly started no job; "
@@ -96,7 +105,7 @@ class VideogenServer(MCPServer):
         return tools
 
     async def list_resources(self) -> list[Resource]:
-        tasks = self.state.service.list(limit=100) if self.state.service else []
+        tasks = await self.state.service.list(limit=100) if self.state.service else []
         return [
             Resource(uri=t.resource_uri, name=f"task {t.task_id}", title=f"{t.status}: {t.prompt[:60]}",
                      mime_type="application/json")
@@ -141,7 +150,7 @@ def build_server(settings: Settings, *, transport: str = "stdio") -> VideogenSer
     state = AppState(settings, allow_local_files=transport == "stdio" or settings.allow_local_files)
     bus = InMemorySubscriptionBus()
     legacy = LegacySubscriptions()
-    tasks_extension = TasksExtension(task_result)
+    tasks_extension = TasksExtension(generate_result)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
@@ -162,6 +171,8 @@ def build_server(settings: Settings, *, transport: str = "stdio") -> VideogenSer
                             lifespan=lifespan, subscriptions=bus, extensions=[tasks_extension])
     legacy.install(server)
     install_legacy_tasks(server)
+    install_task_listen(server, TaskListenHandler(bus, tasks_extension.notification, declares_extension,
+                                                  tasks_extension.identifier))
     _add_tools(server, state)
     _add_resources(server, state)
     return server
@@ -180,19 +191,25 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
         provider: Annotated[str | None, Field(description=PROVIDER_ARGUMENT)] = None,
         model: Annotated[str | None, Field(description="Canonical model id such as kling-v2.1-i2v-pro "
                                                        "(the default); see list_providers.")] = None,
-        duration: Annotated[Literal[5, 10], Field(description="Video length in seconds: 5 or 10.")] = 5,
+        duration: Annotated[int, Field(description="Video length in whole seconds, as the model allows (see "
+                                                   "list_providers): 5 or 10, or 3-15 on Kling 3.0.")] = 5,
         negative_prompt: Annotated[NegativePrompt, Field(description="What to avoid.")] = None,
         guidance_scale: Annotated[GuidanceScale, Field(description=f"How closely to follow the prompt, {MIN_GUIDANCE}-"
                                                                    f"{MAX_GUIDANCE} (default 0.5).")] = None,
         wait_seconds: Annotated[WaitSeconds, Field(description="How long to wait for the video before "
                                                                f"returning (0-{MAX_WAIT} s).")] = 45,
+        end_image: Annotated[str | None, Field(description="The video's last frame, in the same forms as image; only "
+                                                           "on models with an end frame (list_providers).")] = None,
+        sound: Annotated[bool | None, Field(description="Native audio; only on models with sound (list_providers). "
+                                                        "Off unless true.")] = None,
         price: Annotated[Any, Resolve(confirm.quote)] = None,
         confirmation: Annotated[ElicitationResult[confirm.Confirm], Resolve(confirm.ask)] = None,
     ) -> Annotated[CallToolResult, Task]:
         service = state.require_service()
         started = anyio.current_time()
         confirmed = confirm.confirmed_usd(confirmation, price)  # asked before anything is stored or sent
-        request = GenerateRequest(image, prompt, provider, model, duration, negative_prompt, guidance_scale)
+        request = GenerateRequest(image, prompt, provider, model, duration, negative_prompt, guidance_scale,
+                                  end_image, sound)
         as_task = running_as_task()  # the host follows it through MCP Tasks: hand it over once it is stored
         with user_errors():
             task = await service.generate(request, allow_local_files=state.allow_local_files,
@@ -224,20 +241,20 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
         return task_result(task)
 
     @server.tool(description=LIST_DESCRIPTION, annotations=READ_ONLY)
-    def list_tasks(
+    async def list_tasks(
         status: Annotated[StatusFilter, Field(description="Only tasks with this status.")] = None,
         limit: Annotated[Limit, Field(description="How many of the newest tasks.")] = 20,
     ) -> TaskList:
         with user_errors():
-            return TaskList(tasks=state.require_service().list(status, limit))
+            return TaskList(tasks=await state.require_service().list(status, limit))
 
 
 def _add_resources(server: MCPServer, state: AppState) -> None:
     @server.resource("task://{task_id}", name="task", mime_type="application/json",
                      description="A video task as JSON; subscribe to be told of every change.")
-    def task_resource(task_id: str) -> str:
+    async def task_resource(task_id: str) -> str:
         try:
-            return state.require_service().get(task_id).model_dump_json()
+            return (await state.require_service().get(task_id)).model_dump_json()
         except InvalidInput as exc:  # no such task, or an id no task can have
             raise ResourceNotFoundError(str(exc)) from None
 
@@ -262,6 +279,13 @@ def task_result(task: Task) -> CallToolResult:
     structured = task.model_dump(mode="json")
     text = f"{guidance(task)}\n{json.dumps(structured, ensure_ascii=False)}"
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def generate_result(task: Task) -> CallToolResult:
+    """What generate_video returns for a finished task: a submit the provider refused is its isError sentence."""
+    if task.status == "failed" and not task.provider_task_id and task.error:
+        return CallToolResult(content=[TextContent(type="text", text=task.error)], is_error=True)
+    return task_result(task)
 
 
 def guidance(task: Task) -> str:

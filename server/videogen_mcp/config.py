@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from videogen_mcp.errors import ConfigError
 from videogen_mcp.providers import REGISTRY, registered
@@ -61,6 +62,8 @@ class Settings:
     daily_budget_usd: float | None = None
     #: VIDEOGEN_CONFIRM_ABOVE_USD: a generation priced above it is confirmed by the user first; None: never ask.
     confirm_above_usd: float | None = None
+    #: VIDEOGEN_DATABASE_URL: tasks in PostgreSQL (shared by replicas) instead of SQLite in data_dir.
+    database_url: str | None = None
 
     def configured(self, provider: str) -> bool:
         cls = registered(provider)
@@ -114,6 +117,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         allow_private_urls=_flag(env, "VIDEOGEN_ALLOW_PRIVATE_URLS", False),
         daily_budget_usd=_dollars(env, "VIDEOGEN_DAILY_BUDGET_USD"),
         confirm_above_usd=_dollars(env, "VIDEOGEN_CONFIRM_ABOVE_USD"),
+        database_url=_database_url(env, "VIDEOGEN_DATABASE_URL"),
     )
 
 
@@ -123,6 +127,23 @@ def _base_url(env: Mapping[str, str], provider: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must start with http:// or https://, got {value!r}")
     return value
+
+
+def _database_url(env: Mapping[str, str], name: str) -> str | None:
+    """A postgresql:// URL, else a ConfigError that never quotes it (it may carry a password)."""
+    url = env.get(name, "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        scheme = url.split("://", 1)[0][:20] if "://" in url else "no scheme"
+        raise ConfigError(f"{name} must be a postgresql://user:password@host:5432/dbname URL, got one with "
+                          f"{scheme!r}")
+    try:
+        urlsplit(url).port  # noqa: B018  (a bad port raises ValueError)
+    except ValueError:
+        raise ConfigError(f"{name} is not a valid URL; write it as postgresql://user:password@host:5432/dbname") \
+            from None
+    return url
 
 
 def _provider_name(env: Mapping[str, str], name: str) -> str | None:

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from videogen_mcp.errors import InvalidInput
 from videogen_mcp.tasks import money
+from videogen_mcp.tasks.requests import GenerateRequest
 
 NO_ELICITATION = ("this client cannot ask you (it does not support elicitation): use a client that does, or raise "
                   "VIDEOGEN_CONFIRM_ABOVE_USD")
@@ -23,15 +24,17 @@ class Confirm(BaseModel):
     confirm: bool = Field(title="Generate and pay for this video", description="Yes to start the paid generation.")
 
 
-def quote(ctx: Context, provider: str | None, model: str | None, duration: int) -> money.Price | None:
+def quote(ctx: Context, provider: str | None, model: str | None, duration: int, guidance_scale: float | None = None,
+          end_image: str | None = None, sound: bool | None = None) -> money.Price | None:
     """The price at the provider the call goes to first; None when the arguments cannot be served (the tool
     body then refuses them with its own sentence)."""
     service = ctx.mcp_server.state.service  # type: ignore[attr-defined]
     if service is None:
         return None
     try:
-        return service.quote(provider, model, duration)
-    except InvalidInput:
+        # image and prompt do not change the price (the tool body checks them)
+        return service.quote(GenerateRequest("", "", provider, model, duration, None, guidance_scale, end_image, sound))
+    except (InvalidInput, ValidationError):
         return None
 
 

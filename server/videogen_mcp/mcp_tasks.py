@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+import mcp_types.methods as sdk_methods
 from anyio.abc import TaskGroup
 from mcp.server.extension import Extension, MethodBinding
 from mcp.shared.exceptions import MCPError
@@ -94,7 +95,7 @@ class TasksExtension(Extension):
     # -- tools/call ----------------------------------------------------------------------------
     async def intercept_tool_call(self, params: CallToolRequestParams, ctx: Any, call_next: Any) -> Any:
         modern = ctx.protocol_version in MODERN
-        wanted = _declares_extension(ctx) if modern else getattr(params, "task", None) is not None
+        wanted = declares_extension(ctx) if modern else getattr(params, "task", None) is not None
         if params.name != TASK_TOOL or not wanted:
             return await call_next(ctx)
         with _as_task():
@@ -102,69 +103,90 @@ class TasksExtension(Extension):
         task_id = _task_id_of(result)
         if task_id is None:  # refused (invalid arguments, no provider...): the isError result, no task
             return result
-        task = self._require().get(task_id)
+        task = await self._require().get(task_id)
         if modern:
-            return {"resultType": "task", **self._modern(task, with_result=False)}
+            return {"resultType": "task", **await self._modern(task)}
         self._follow_for_session(ctx, params, task_id)
-        return {"task": self._legacy(task)}
+        return {"task": await self._legacy(task)}
 
     # -- methods -------------------------------------------------------------------------------
     async def _get(self, ctx: Any, params: TaskIdParams) -> dict[str, Any]:
-        task = self._task(params.task_id)
-        return self._modern(task, with_result=True) if ctx.protocol_version in MODERN else self._legacy(task)
+        task = await self._task(params.task_id)
+        if ctx.protocol_version in MODERN:
+            return await self.detailed(task, ctx.protocol_version)
+        return await self._legacy(task)
 
     async def _result(self, ctx: Any, params: TaskIdParams) -> dict[str, Any]:
-        task = self._task(params.task_id)
+        task = await self._task(params.task_id)
         while not task.finished:
             task = await self._require().wait(task.task_id, MAX_WAIT)
-        result = self._tool_result(task).model_dump(by_alias=True, mode="json", exclude_none=True)
+        result = self._call_result(task, ctx.protocol_version)
         result["_meta"] = {**result.get("_meta", {}), RELATED_TASK: {"taskId": task.task_id}}
         return result
 
     async def _list(self, ctx: Any, params: ListParams) -> dict[str, Any]:
         offset = _offset(params.cursor)
-        tasks, more = self._require().page(offset, PAGE_SIZE)
-        listing: dict[str, Any] = {"tasks": [self._legacy(t) for t in tasks]}
+        tasks, more = await self._require().page(offset, PAGE_SIZE)
+        listing: dict[str, Any] = {"tasks": [await self._legacy(t) for t in tasks]}
         if more:
             listing["nextCursor"] = base64.urlsafe_b64encode(str(offset + PAGE_SIZE).encode()).decode()
         return listing
 
     async def _cancel(self, ctx: Any, params: TaskIdParams) -> dict[str, Any]:
-        self._task(params.task_id)
+        await self._task(params.task_id)
         try:
             task = await self._require().cancel(params.task_id)
         except InvalidInput as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from None
-        return {} if ctx.protocol_version in MODERN else self._legacy(task)
+        return {} if ctx.protocol_version in MODERN else await self._legacy(task)
 
     async def _update(self, ctx: Any, params: UpdateParams) -> dict[str, Any]:
-        self._task(params.task_id)  # a generation asks nothing of the client: responses are ignored
+        await self._task(params.task_id)  # a generation asks nothing of the client: responses are ignored
         return {}
 
     # -- shapes --------------------------------------------------------------------------------
-    def _common(self, task: Task) -> dict[str, Any]:
-        seen = self._require().outlook(task)
+    async def _common(self, task: Task) -> dict[str, Any]:
+        seen = await self._require().outlook(task)
         status = _status(task)
         message = seen.message if status == "working" else (task.error or task.status)
         return {"taskId": task.task_id, "status": status, "statusMessage": message,
                 "createdAt": task.created_at, "lastUpdatedAt": task.updated_at,
                 "poll": min(max(round(seen.next_change * 1000), MIN_POLL_MS), MAX_POLL_MS)}
 
-    def _legacy(self, task: Task) -> dict[str, Any]:
-        shape = self._common(task)
+    async def _legacy(self, task: Task) -> dict[str, Any]:
+        shape = await self._common(task)
         poll = shape.pop("poll")
         return {**shape, "ttl": None, "pollInterval": poll}
 
-    def _modern(self, task: Task, *, with_result: bool) -> dict[str, Any]:
-        shape = self._common(task)
+    async def _modern(self, task: Task) -> dict[str, Any]:
+        shape = await self._common(task)
         poll = shape.pop("poll")
         shape = {**shape, "ttlMs": None, "pollIntervalMs": poll}
         if task.status in ("completed", "failed"):  # a provider's failure is a completed call carrying it
             shape["status"] = "completed"
             shape["statusMessage"] = task.error or task.status
-            if with_result:
-                shape["result"] = self._tool_result(task).model_dump(by_alias=True, mode="json", exclude_none=True)
         return shape
+
+    async def detailed(self, task: Task, version: str) -> dict[str, Any]:
+        """2026-07-28 DetailedTask (tasks/get, notifications/tasks): the task, with its result once completed."""
+        shape = await self._modern(task)
+        if shape["status"] == "completed":
+            shape["result"] = self._call_result(task, version)
+        return shape
+
+    async def notification(self, task_id: str, version: str) -> dict[str, Any] | None:
+        """A task's DetailedTask for `notifications/tasks`; None when there is no such task (or no service yet)."""
+        if self._service is None:
+            return None
+        try:
+            return await self.detailed(await self._service.get(task_id), version)
+        except InvalidInput:
+            return None
+
+    def _call_result(self, task: Task, version: str) -> dict[str, Any]:
+        """What generate_video's tools/call answers for this task, on the wire of `version`."""
+        return sdk_methods.serialize_server_result("tools/call", version, self._tool_result(task).model_dump(
+            by_alias=True, mode="json", exclude_none=True))
 
     # -- helpers -------------------------------------------------------------------------------
     def _require(self) -> TaskService:
@@ -172,9 +194,9 @@ class TasksExtension(Extension):
             raise MCPError(INVALID_PARAMS, "the server is still starting; try again in a moment")
         return self._service
 
-    def _task(self, task_id: str) -> Task:
+    async def _task(self, task_id: str) -> Task:
         try:
-            return self._require().get(task_id)
+            return await self._require().get(task_id)
         except InvalidInput as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from None
 
@@ -196,17 +218,18 @@ class TasksExtension(Extension):
                                             "message": message})
 
         try:
-            task = service.get(task_id)
+            task = await service.get(task_id)
             while not task.finished:
                 task = await service.wait(task_id, MAX_WAIT, report)
-            await notifications.notify(session, "notifications/tasks/status", self._legacy(task))
+            await notifications.notify(session, "notifications/tasks/status", await self._legacy(task))
         except notifications.SessionGone:
             return  # the client went away: the task goes on; its status is read with tasks/get
         except Exception:
             log.exception("following task %s for its MCP session failed", task_id)
 
 
-def _declares_extension(ctx: Any) -> bool:
+def declares_extension(ctx: Any) -> bool:
+    """Whether the request's client capabilities declare the tasks extension."""
     capabilities = getattr(ctx.session, "client_capabilities", None)
     extensions = getattr(capabilities, "extensions", None) or {}
     return IDENTIFIER in extensions

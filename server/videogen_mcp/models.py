@@ -59,7 +59,11 @@ class ModelInfo(BaseModel):
     provider_model_id: str = Field(description="The provider's own id for the model.")
     mode: str | None = Field(default=None, description="The provider's mode parameter for this model, if any.")
     durations: list[int] = Field(description="Allowed video lengths in seconds.")
-    guidance_parameter: str = Field(description="The provider's name for guidance_scale.")
+    end_image: bool = Field(default=False, description="Takes end_image, the last frame of the video.")
+    sound: bool = Field(default=False, description="Takes sound=true, native audio.")
+    not_together: list[list[str]] = Field(default_factory=list, description="Arguments this provider refuses "
+                                          "together for this model (each list one combination).")
+    guidance_parameter: str | None = Field(description="The provider's name for guidance_scale; null: none taken.")
     prompt_required: bool
     price_usd: dict[str, float | None] | None = Field(description="Price in USD per duration (seconds as key); "
                                                       "null where not published (price_note says why).")

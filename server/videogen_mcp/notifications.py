@@ -1,10 +1,12 @@
 """Tells MCP clients of task changes in both protocol eras.
 
-2026-07-28 clients listen with `subscriptions/listen`, served by the SDK's subscription bus.
+2026-07-28 clients listen with `subscriptions/listen` over the SDK's subscription bus; TaskListenHandler
+replaces the SDK's handler to also serve the tasks extension's `taskIds` filter (`notifications/tasks`).
 2025-11-25 clients use `resources/subscribe`, which MCPServer (mcp 2.3) has no public hook for: the
 glue below registers it on the low-level server. It is the one place that touches private SDK API: that glue,
 and the pieces MCP Tasks need on 2025-11-25 (the `tasks` capability, CreateTaskResult as a `tools/call`
-result, and notifications sent outside any request), each pinned by tests/unit/test_sdk_glue_tasks.py.
+result, notifications sent outside any request, and the listen handler for `taskIds`), each pinned by
+tests/unit/test_sdk_glue_tasks.py.
 A session is forgotten when its connection ends (the SDK unwinds the connection's exit stack) or when
 sending to it fails, so closed and abandoned HTTP sessions leave nothing behind.
 """
@@ -13,14 +15,18 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import mcp_types as types
 import mcp_types.methods as sdk_methods
+from mcp.server import subscriptions as sdk_subscriptions
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import MCPServer
-from mcp.server.subscriptions import InMemorySubscriptionBus, ResourcesListChanged, ResourceUpdated
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourcesListChanged, ResourceUpdated
+from mcp.shared.exceptions import MCPError
 from mcp_types import _v2025_11_25 as legacy_types
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -139,6 +145,7 @@ class Notifier:
             await self._bus.publish(ResourcesListChanged())
             await self._legacy.list_changed()
         await self._bus.publish(ResourceUpdated(uri=uri))
+        await self._bus.publish(TaskChanged(task_id))
         await self._legacy.updated(uri)
 
 
@@ -185,3 +192,92 @@ def _serialize_with_tasks(original: Any) -> Any:
 
     serialize.videogen_tasks = True  # type: ignore[attr-defined]
     return serialize
+
+
+@dataclass(frozen=True)
+class TaskChanged:
+    """A bus event beside the SDK's own: the task changed (only TaskListenHandler streams deliver it)."""
+
+    task_id: str
+
+
+#: SEP-2663: a client that did not declare the tasks extension asked for task notifications.
+MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
+TASK_NOTIFICATION = "notifications/tasks"
+
+
+class TaskListenHandler(ListenHandler):
+    """`subscriptions/listen` as the SDK serves it, plus `taskIds`: those tasks' DetailedTask as `notifications/tasks`.
+
+    `detailed(task_id, version)` is what tasks/get answers (None for an unknown task); `declares(ctx)` says whether
+    the request declared the tasks extension. A stream is sent each task's state when it opens, then each change of
+    status or status message. It serves every listen stream: the SDK's handler drops `taskIds` from the filter and
+    fails on events it does not know, so this is a copy of its loop (pinned by tests/unit/test_sdk_glue_tasks.py).
+    """
+
+    def __init__(self, bus: InMemorySubscriptionBus, detailed: Callable[[str, str], Awaitable[dict[str, Any] | None]],
+                 declares: Callable[[Any], bool], extension: str) -> None:
+        super().__init__(bus)
+        self._detailed = detailed
+        self._declares = declares
+        self._extension = extension
+
+    async def __call__(self, ctx: Any, params: types.SubscriptionsListenRequestParams) -> Any:
+        wanted = (params.notifications.model_extra or {}).get("taskIds") or []
+        if wanted and not self._declares(ctx):
+            raise MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY, "asking for task notifications needs the "
+                           f"{self._extension} extension: declare it in the client capabilities",
+                           {"requiredCapabilities": {"extensions": {self._extension: {}}}})
+        return await self._serve(ctx, params, wanted)
+
+    async def _serve(self, ctx: Any, params: types.SubscriptionsListenRequestParams, wanted: list[Any]) -> Any:
+        subscription_id = ctx.request_id
+        version = ctx.protocol_version
+        task_ids = [t for t in dict.fromkeys(wanted) if isinstance(t, str) and await self._detailed(t, version)]
+        honored = sdk_subscriptions._honored_subset(params.notifications)
+        uris = frozenset(honored.resource_subscriptions or ())
+        meta: dict[str, Any] = {sdk_subscriptions.SUBSCRIPTION_ID_META_KEY: subscription_id}
+        send, receive = anyio.create_memory_object_stream[Any](self._max_buffered_events)
+
+        def deliver(event: Any) -> None:
+            if (event.task_id in task_ids if isinstance(event, TaskChanged)
+                    else sdk_subscriptions.event_matches(honored, uris, event)):
+                try:
+                    send.send_nowait(event)
+                except (anyio.ClosedResourceError, anyio.WouldBlock):
+                    send.close()  # a client that stopped reading: end its stream, as the SDK's handler does
+
+        unsubscribe = self._bus.subscribe(deliver)
+        self._streams.add(send)
+        sent: dict[str, tuple[Any, Any]] = {}
+        try:
+            agreed = honored.model_dump(by_alias=True, exclude_none=True) | ({"taskIds": task_ids} if wanted else {})
+            ack = {"notifications": agreed, "_meta": meta}
+            await ctx.session._request_outbound.notify("notifications/subscriptions/acknowledged", ack)
+            for task_id in task_ids:
+                await self._send_task(ctx, task_id, meta, sent)
+            async for event in receive:
+                if isinstance(event, TaskChanged):
+                    await self._send_task(ctx, event.task_id, meta, sent)
+                else:
+                    await ctx.session.send_notification(sdk_subscriptions.event_to_notification(event, meta),
+                                                        related_request_id=subscription_id)
+        finally:
+            sdk_subscriptions._safe_unsubscribe(unsubscribe)
+            self._streams.discard(send)
+            send.close()
+            receive.close()
+        return types.SubscriptionsListenResult(_meta=meta)
+
+    async def _send_task(self, ctx: Any, task_id: str, meta: dict[str, Any], sent: dict[str, tuple[Any, Any]]) -> None:
+        task = await self._detailed(task_id, ctx.protocol_version)
+        if task is None or sent.get(task_id) == (task["status"], task.get("statusMessage")):
+            return  # gone, or nothing a client would see changed (a poll with the same progress)
+        sent[task_id] = (task["status"], task.get("statusMessage"))
+        await ctx.session._request_outbound.notify(TASK_NOTIFICATION, {**task, "_meta": meta})
+
+
+def install_task_listen(server: MCPServer, handler: TaskListenHandler) -> None:
+    """Serve `subscriptions/listen` with `handler` instead of the SDK's own."""
+    server._lowlevel_server.add_request_handler("subscriptions/listen", types.SubscriptionsListenRequestParams,
+                                                handler)

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 FPS = 24
+#: With an end frame, the last second cross-fades to it.
+FADE_FRAMES = FPS
 MAX_SIDE = 1280
 ZOOM = 1.18
 #: Orbit: how far the picture swings each way (degrees), and the camera's distance in picture widths.
@@ -69,8 +71,10 @@ def output_size(width: int, height: int) -> tuple[int, int]:
     return _even(width * scale), _even(height * scale)
 
 
-def render(image_bytes: bytes, prompt: str, seconds: int, dest: Path, on_frame: Callable[[int, int], None]) -> None:
-    """Write an MP4 of `seconds` to `dest`, calling on_frame(done, total) as frames are encoded."""
+def render(image_bytes: bytes, prompt: str, seconds: int, dest: Path, on_frame: Callable[[int, int], None],
+           end_image: bytes | None = None) -> None:
+    """Write an MP4 of `seconds` to `dest`, calling on_frame(done, total) as frames are encoded; with `end_image`,
+    the last second cross-fades to it, so the video ends on that frame."""
     import av  # lazy: only the local provider needs the encoder
     from PIL import Image
 
@@ -83,6 +87,8 @@ def render(image_bytes: bytes, prompt: str, seconds: int, dest: Path, on_frame: 
     # Frames never need more than the zoomed output's pixels: shrink a large photo once, not every frame.
     source.thumbnail((math.ceil(size[0] * ZOOM), math.ceil(size[1] * ZOOM)), Image.Resampling.LANCZOS)
     total = seconds * FPS
+    last = _cover(end_image, size) if end_image is not None else None
+    fade = min(FADE_FRAMES, total - 1)
     with av.open(str(dest), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=FPS)
         stream.width, stream.height = size
@@ -90,9 +96,19 @@ def render(image_bytes: bytes, prompt: str, seconds: int, dest: Path, on_frame: 
         stream.options = {"crf": "23", "preset": "veryfast"}
         for index in range(total):
             frame = _frame(source, size, move, index / (total - 1))
+            if last is not None and index >= total - fade:
+                frame = Image.blend(frame, last, (index - (total - fade) + 1) / fade)
             container.mux(stream.encode(av.VideoFrame.from_image(frame)))
             on_frame(index + 1, total)
         container.mux(stream.encode(None))
+
+
+def _cover(image_bytes: bytes, size: tuple[int, int]) -> Any:
+    """The end frame scaled and centre-cropped to fill the output size."""
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(image_bytes)) as opened:
+        return ImageOps.fit(opened.convert("RGB"), size, Image.Resampling.LANCZOS)
 
 
 def _frame(source: Any, size: tuple[int, int], move: CameraMove, t: float) -> Any:

@@ -11,7 +11,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import anyio
 import httpx2
@@ -48,8 +48,11 @@ class UrlGuard:
         """This guard, also allowing the host and port of `base_url` (a provider's configured API)."""
         return replace(self, trusted=_host_port(base_url) if base_url else None)
 
-    async def check(self, url: str) -> None:
-        """Raise UrlRefused unless `url` is http(s) to a public address (all it resolves to), or allowed."""
+    async def check(self, url: str) -> str | None:
+        """Raise UrlRefused unless `url` is http(s) to a public address (all it resolves to), or allowed.
+
+        Returns the checked address to connect to (None when nothing was judged: allowed outright), so the
+        fetch cannot be sent elsewhere by a second DNS answer (DNS rebinding)."""
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in DEFAULT_PORTS:
@@ -59,23 +62,50 @@ class UrlGuard:
         if not host:
             raise UrlRefused("the URL has no host or a bad port: pass a full http:// or https:// URL")
         if self.allow_private or (host, port) == self.trusted:
-            return
-        for address in await self.resolver(host, port):
+            return None
+        addresses = await self.resolver(host, port)
+        for address in addresses:
             if not is_public(address):
                 raise UrlRefused(f"{host} is a private or reserved address ({address}), which the server does not "
                                  f"fetch from unless the operator sets {OPT_OUT}")
+        if not addresses:
+            raise UrlRefused(f"{host} does not resolve to any address: check the URL")
+        return addresses[0]
 
     @asynccontextmanager
     async def stream(self, client: HttpClient, url: str) -> AsyncIterator[httpx2.Response]:
         """GET `url`, following at most MAX_REDIRECTS redirects, each checked before it is fetched."""
         for _ in range(MAX_REDIRECTS + 1):
-            await self.check(url)
-            async with client.stream("GET", url, follow_redirects=False) as response:
+            target, headers, extensions = pinned(url, await self.check(url))
+            async with client.stream("GET", target, headers=headers, extensions=extensions,
+                                     follow_redirects=False) as response:
                 if not response.has_redirect_location:
                     yield response
                     return
                 url = urljoin(url, response.headers["location"])
         raise httpx2.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
+
+
+def pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The request for `url` sent to the checked `address`: the URL's name stays in the Host header and, for
+    https, in the TLS server name, so the certificate is still verified against the name."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if address is None or _is_ip(host):
+        return url, {}, {}
+    port = f":{parts.port}" if parts.port else ""
+    netloc = (f"[{address}]" if ":" in address else address) + port
+    target = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    extensions = {"sni_hostname": host} if parts.scheme.lower() == "https" else {}
+    return target, {"Host": host + port}, extensions
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def is_public(address: str) -> bool:

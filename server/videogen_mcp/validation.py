@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from videogen_mcp.catalog import OFFERINGS, Offering
 from videogen_mcp.errors import InvalidInput
 from videogen_mcp.tasks.requests import GENERATE_RULES, RANGES, TASK_RULES, GenerateRequest
 
@@ -16,6 +17,43 @@ from videogen_mcp.tasks.requests import GENERATE_RULES, RANGES, TASK_RULES, Gene
 def check_generate(request: GenerateRequest) -> None:
     """Raise InvalidInput saying every problem of the request's arguments, if any."""
     _check(GENERATE_RULES, request)
+
+
+def check_offering(request: GenerateRequest, offering: Offering) -> None:
+    """Raise InvalidInput when the offering cannot take the request as asked (its catalog row says what it takes)."""
+    where = f"{offering.model.id} at {offering.provider}"
+    if request.duration not in offering.durations:
+        raise InvalidInput(f"{offering.model.id} takes {durations_text(offering.durations)} seconds, "
+                           f"got {request.duration}")
+    asked = request.asks_for()
+    if "end_image" in asked and not offering.end_image:
+        raise InvalidInput(f"{where} has no end frame: drop end_image, or choose a model with one "
+                           f"({_models_with('end_image')})")
+    if "sound" in asked and not offering.sound:
+        raise InvalidInput(f"{where} makes no sound: drop sound, or choose a model with native audio "
+                           f"({_models_with('sound')})")
+    if "guidance_scale" in asked and offering.guidance_parameter is None:
+        raise InvalidInput(f"{where} takes no guidance_scale: drop it")
+    for rule in offering.forbidden:
+        if rule.arguments <= asked:
+            both = " and ".join(sorted(rule.arguments))
+            raise InvalidInput(f"{where} does not take {both} together ({rule.source}): drop one, or choose "
+                               "another provider")
+
+
+def durations_text(durations: Iterable[int]) -> str:
+    """`5 or 10`, `3 to 15`: a run of whole seconds as a range, else the values."""
+    values = sorted(durations)
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]} to {values[-1]}"
+    if len(values) == 1:
+        return str(values[0])
+    return ", ".join(map(str, values[:-1])) + f" or {values[-1]}"
+
+
+def _models_with(capability: str) -> str:
+    return ", ".join(dict.fromkeys(o.model.id for o in OFFERINGS
+                                   if getattr(o, capability) and o.provider != "local"))
 
 
 def check_task_arguments(**arguments: object) -> None:
@@ -51,7 +89,7 @@ def _describe(error: Any) -> str:
     field = ".".join(str(p) for p in error["loc"]) or "arguments"
     kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
     if field == "duration":
-        return f"duration must be 5 or 10 seconds, got {value!r}"
+        return f"duration must be a whole number of seconds, got {value!r}"
     if kind == "missing":
         return f"{field} is required"
     if kind == "string_too_long":

@@ -22,7 +22,7 @@ def bad_inputs(tmp_path):
     return [
         ({**ok, "prompt": "x" * 2501}, "prompt must be at most 2500 characters, got 2501"),
         ({**ok, "prompt": ""}, "prompt must not be empty"),
-        ({**ok, "duration": 7}, "duration must be 5 or 10 seconds, got 7"),
+        ({**ok, "duration": 7}, "kling-v2.1-i2v-pro takes 5 or 10 seconds, got 7"),
         ({**ok, "guidance_scale": 1.5}, "guidance_scale must be between 0 and 1, got 1.5"),
         ({**ok, "wait_seconds": 901}, "wait_seconds must be between 0 and 900 seconds, got 901"),
         ({**ok, "provider": "sora"}, "unknown provider 'sora'"),

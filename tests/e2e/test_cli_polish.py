@@ -19,7 +19,7 @@ from tests.support.servers import run_cli
         (["--guidance-scale", "nan"], "guidance_scale must be between 0 and 1, got nan"),
         (["--negative-prompt", "x" * 3000], "negative_prompt must be at most 2500 characters, got 3000"),
         (["--prompt", "y" * 3000], "prompt must be at most 2500 characters, got 3000"),
-        (["--duration", "7"], "duration must be 5 or 10 seconds, got 7"),
+        (["--duration", "7"], "kling-v2.1-i2v-pro takes 5 or 10 seconds, got 7"),
     ],
 )
 def test_generate_refuses_out_of_bounds_arguments_before_any_provider_call(fake, tmp_path, png, extra, sentence):

@@ -151,7 +151,7 @@ async def test_list_providers_shows_configuration_and_models(start_server, fake)
 async def test_tools_declare_schemas_and_annotations(start_server):
     async with start_server() as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert set(tools) == {"list_providers", "generate_video", "get_task", "list_tasks"}
+    assert set(tools) == {"list_providers", "generate_video", "get_task", "list_tasks", "cancel_task"}
     generate = tools["generate_video"]
     props = generate.input_schema["properties"]
     assert props["prompt"]["maxLength"] == 2500

@@ -9,10 +9,16 @@ from typing import Any, ClassVar
 
 from .base import (
     DEFAULT_MESSAGES,
+    BodySchema,
     FakeJob,
     FakeProvider,
     Recorded,
     Reply,
+    int_in,
+    is_bool,
+    is_scale,
+    is_text,
+    is_url_or_data,
     json_reply,
     scale_problem,
     text_problem,
@@ -24,6 +30,22 @@ MODELS = {
     "klingai/v2.1-master-image-to-video",
     "klingai/v2.5-turbo/pro/image-to-video",
 }
+_V3_FIELDS = {"model": is_text, "image_url": is_url_or_data, "prompt": is_text, "negative_prompt": is_text,
+              "duration": int_in(*range(3, 16)), "cfg_scale": is_scale, "tail_image_url": is_url_or_data,
+              "generate_audio": is_bool}
+#: AI/ML API's v3 and v2.6 pro pages (API.md, after v2.5): generate_audio defaults to true, and the v3 models
+#: refuse an end frame with audio on.
+_V3 = BodySchema(_V3_FIELDS, required=("model", "image_url"), exclusive=(frozenset({"tail_image_url",
+                 "generate_audio"}),), defaults={"generate_audio": True})
+AFTER_V25 = {
+    "klingai/video-v3-standard-image-to-video": _V3,
+    "klingai/video-v3-pro-image-to-video": _V3,
+    "klingai/video-v2-6-pro-image-to-video": BodySchema(
+        {"model": is_text, "image_url": is_url_or_data, "prompt": is_text, "negative_prompt": is_text,
+         "duration": int_in(5, 10), "generate_audio": is_bool},
+        required=("model", "image_url"),
+    ),
+}
 PATH = "/v2/video/generations"
 PATHS = r"/v2/video/generations|/v2/generate/video/kling/generation"
 MESSAGES = {401: "Invalid API key", 403: "Insufficient credits"}
@@ -33,8 +55,10 @@ CREDITS = {5: 1575000, 10: 3150000}
 def body_problem(body: Any) -> str | None:
     if not isinstance(body, dict):
         return "Body must be a JSON object"
+    if body.get("model") in AFTER_V25:
+        return AFTER_V25[body["model"]].problem(body)
     if body.get("model") not in MODELS:
-        return f"model must be one of: {', '.join(sorted(MODELS))}"
+        return f"model must be one of: {', '.join(sorted(MODELS | set(AFTER_V25)))}"
     if not isinstance(body.get("image_url"), str) or not body["image_url"]:
         return "image_url is required"
     if body["model"].startswith("klingai/v2.5") and not body.get("prompt"):
@@ -75,7 +99,8 @@ class AimlApiProvider(FakeProvider):
             job_id = f"{uuid.uuid4()}:{model}"
         job_id = self.next_job_id(job_id)
         self.new_job(job_id, model, req.json)
-        usage = {"credits_used": CREDITS[req.json.get("duration", 5)]}
+        duration = req.json.get("duration", 5)
+        usage = {"credits_used": CREDITS.get(duration, CREDITS[5] // 5 * duration)}
         return json_reply(201, {"id": job_id, "status": "queued", "meta": {"usage": usage}})
 
     def poll(self, req: Recorded, found: re.Match) -> Reply:

@@ -312,3 +312,56 @@ class FakeProvider:
         if self.reported_video_url is not None:
             return self.reported_video_url
         return f"{self.hub.url}/files/{quote(job.id, safe='')}.mp4"
+
+
+# --- strict bodies (the models after v2.5) ----------------------------------------------------------------------
+Check = Callable[[Any], bool]
+
+
+def is_text(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 2500
+
+
+def is_url_or_data(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://", "data:image/"))
+
+
+def is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def is_scale(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def int_in(*allowed: int) -> Check:
+    return lambda value: isinstance(value, int) and not isinstance(value, bool) and value in allowed
+
+
+@dataclass(frozen=True)
+class BodySchema:
+    """One model's documented request body: each field it takes with its check; any other field is refused,
+    so a field sent to the wrong model (an end frame where there is none) fails here as it would there."""
+
+    fields: dict[str, Check]
+    required: tuple[str, ...] = ()
+    #: Fields refused together; a field absent counts with its documented default (`defaults`).
+    exclusive: tuple[frozenset[str], ...] = ()
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def problem(self, body: Any) -> str | None:
+        if not isinstance(body, dict):
+            return "body must be a JSON object"
+        missing = [key for key in self.required if key not in body]
+        if missing:
+            return f"{missing[0]} is required"
+        for key, value in body.items():
+            check = self.fields.get(key)
+            if check is None:
+                return f"unknown field {key!r}"
+            if not check(value):
+                return f"invalid value for {key}: {value!r}"[:200]
+        for together in self.exclusive:
+            if all({**self.defaults, **body}.get(key) for key in together):
+                return f"{' and '.join(sorted(together))} cannot be used together"
+        return None

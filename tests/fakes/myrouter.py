@@ -6,13 +6,34 @@ import re
 import uuid
 from typing import Any, ClassVar
 
-from .base import FakeJob, FakeProvider, Recorded, Reply, json_reply, scale_problem, text_problem
+from .base import (
+    BodySchema,
+    FakeJob,
+    FakeProvider,
+    Recorded,
+    Reply,
+    int_in,
+    is_bool,
+    is_scale,
+    is_text,
+    is_url_or_data,
+    json_reply,
+    scale_problem,
+    text_problem,
+)
 
 MODELS = {
     "kling-v2.1-i2v": "guidance_scale",
     "kling-v2.1-i2v-master": "guidance_scale",
     "kling-2.5-turbo-i2v": "cfg_scale",
 }
+#: myrouter's Kling 3.0 pages (Novita's): integer duration 3-15, cfg_scale, end_image, sound (API.md, after v2.5).
+_V3 = BodySchema(
+    {"image": is_url_or_data, "prompt": is_text, "negative_prompt": is_text, "duration": int_in(*range(3, 16)),
+     "cfg_scale": is_scale, "end_image": is_url_or_data, "sound": is_bool},
+    required=("image", "prompt"),
+)
+AFTER_V25 = {"kling-v3.0-std-i2v": _V3, "kling-v3.0-pro-i2v": _V3}
 REASONS = {
     400: ("INVALID_REQUEST_BODY", "invalid request body"),
     401: ("FAILED_TO_AUTH", "failed to auth"),
@@ -27,6 +48,8 @@ UNAVAILABLE = ("SERVICE_NOT_AVAILABLE", "service not available")
 
 
 def body_problem(model: str, body: Any) -> str | None:
+    if model in AFTER_V25:
+        return AFTER_V25[model].problem(body)
     if not isinstance(body, dict):
         return "request body must be a JSON object"
     for key in ("image", "prompt"):
@@ -71,7 +94,7 @@ class MyRouterProvider(FakeProvider):
 
     def submit(self, req: Recorded, found: re.Match) -> Reply:
         model = found["model"]
-        if model not in MODELS:
+        if model not in MODELS and model not in AFTER_V25:
             return self.error(404, f"model not found: {model}", req.path)
         problem = body_problem(model, req.json)
         if problem:

@@ -7,10 +7,16 @@ from typing import Any, ClassVar
 
 from .base import (
     DEFAULT_MESSAGES,
+    BodySchema,
     FakeJob,
     FakeProvider,
     Recorded,
     Reply,
+    int_in,
+    is_bool,
+    is_scale,
+    is_text,
+    is_url_or_data,
     iso_ms,
     json_reply,
     new_id,
@@ -24,6 +30,25 @@ KLING_MODELS = {
     "kwaivgi/kling-v2.1-i2v-master",
     "kwaivgi/kling-v2.5-turbo-pro/image-to-video",
     "kwaivgi/kling-v2.5-turbo-std/image-to-video",
+}
+#: WaveSpeed's Kling 3.0 pages: integer duration 3-15, cfg_scale, end_image, sound (API.md, after v2.5).
+V3 = BodySchema(
+    {"image": is_url_or_data, "prompt": is_text, "negative_prompt": is_text, "duration": int_in(*range(3, 16)),
+     "cfg_scale": is_scale, "end_image": is_url_or_data, "sound": is_bool},
+    required=("image",),
+)
+WAVESPEED_AFTER_V25 = {
+    "kwaivgi/kling-v3.0-std/image-to-video": V3,
+    "kwaivgi/kling-v3.0-pro/image-to-video": V3,
+}
+#: GPTProto's Kling 2.6 pro: 5 or 10 s (an integer, or the string as its older pages send), last_image, sound,
+#: no guidance.
+GPTPROTO_AFTER_V25 = {
+    "kwaivgi/kling-v2.6-pro/image-to-video": BodySchema(
+        {"image": is_url_or_data, "prompt": is_text, "negative_prompt": is_text,
+         "duration": lambda v: int_in(5, 10)(v) or v in ("5", "10"), "last_image": is_url_or_data, "sound": is_bool},
+        required=("image",),
+    ),
 }
 UPLOAD = ("POST", r"/api/v3/media/upload/binary", "upload", "upload")
 POLL = ("GET", r"/api/v3/predictions/(?P<id>[^/]+)(?:/result)?", "poll", "poll")
@@ -53,6 +78,8 @@ class WaveSpeedProvider(FakeProvider):
     routes = (UPLOAD, POLL, SUBMIT, CANCEL)
     #: Answer the next cancel with an error instead of confirming it.
     refuse_cancel = False
+    #: The models after v2.5 this provider sells, each with its strict body.
+    after_v25: ClassVar[dict[str, BodySchema]] = WAVESPEED_AFTER_V25
     statuses: ClassVar[dict[str, str]] = {
         "queued": "created",
         "processing": "processing",
@@ -86,9 +113,10 @@ class WaveSpeedProvider(FakeProvider):
         model = found["model"]
         if self.take_variant("http200_error"):
             return json_reply(200, {"code": 400, "message": "Invalid request: prompt is required"})
-        if model not in KLING_MODELS:
+        if model not in KLING_MODELS and model not in self.after_v25:
             return self.error(404, f"Model not found: {model}", req.path)
-        problem = body_problem(req.json)
+        schema = self.after_v25.get(model)
+        problem = schema.problem(req.json) if schema else body_problem(req.json)
         if problem:
             return self.error(400, problem, req.path)
         job = self.new_job(self.next_job_id(new_id()), model, req.json)
@@ -125,6 +153,7 @@ class WaveSpeedProvider(FakeProvider):
 class GPTProtoProvider(WaveSpeedProvider):
     name = "gptproto"
     routes = (("POST", UPLOAD[1], "upload", "no_upload"), POLL, SUBMIT)
+    after_v25: ClassVar[dict[str, BodySchema]] = GPTPROTO_AFTER_V25
 
     def error_body(self, status: int, message: str | None = None, path: str = "/") -> dict:
         if status == 401:

@@ -9,6 +9,7 @@ import select
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tests.support.servers import SERVER_COMMAND
@@ -21,13 +22,13 @@ TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 class RawClient:
     """One server process spoken to line by line; keeps every notification it sends."""
 
-    def __init__(self, env: dict, era: str = LEGACY, extensions: dict | None = None) -> None:
+    def __init__(self, env: dict, era: str = LEGACY, extensions: dict | None = None, stderr: Any = None) -> None:
         self.era = era
         self.extensions = extensions
         self.notifications: list[dict] = []
         self._ids = itertools.count(1)
         self.proc = subprocess.Popen([SERVER_COMMAND], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=stderr or subprocess.DEVNULL)
         if era == LEGACY:
             self.request("initialize", {"protocolVersion": LEGACY, "capabilities": {},
                                         "clientInfo": {"name": "raw", "version": "0"}})
@@ -35,6 +36,10 @@ class RawClient:
 
     def request(self, method: str, params: dict | None = None, timeout: float = 30) -> dict:
         """Send a request and return its whole response message (`result` or `error`)."""
+        return self._response(self.send(method, params), timeout)
+
+    def send(self, method: str, params: dict | None = None) -> int:
+        """Send a request without waiting for its answer (a `subscriptions/listen` stream); return its id."""
         request_id = next(self._ids)
         params = dict(params or {})
         if self.era == MODERN:
@@ -44,17 +49,17 @@ class RawClient:
                     **params.get("_meta", {})}
             params["_meta"] = meta
         self._send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
-        return self._response(request_id, timeout)
+        return request_id
 
     def call(self, tool: str, arguments: dict, **extra: Any) -> dict:
         return self.request("tools/call", {"name": tool, "arguments": arguments, **extra})
 
-    def wait_for(self, method: str, timeout: float = 30) -> dict:
-        """The first notification of this method (already received or still to come)."""
+    def wait_for(self, method: str, timeout: float = 30, where: Callable[[dict], bool] | None = None) -> dict:
+        """The first notification of this method whose params pass `where` (already received or still to come)."""
         deadline = time.monotonic() + timeout
         while True:
             for note in self.notifications:
-                if note["method"] == method:
+                if note["method"] == method and (where is None or where(note.get("params") or {})):
                     return note
             left = deadline - time.monotonic()
             if left <= 0:

@@ -25,6 +25,7 @@ from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import Poller
 from videogen_mcp.tasks.redownload import failed_note
 from videogen_mcp.tasks.service import TaskService, unwrap_single_error
+from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import PollSchedule
 from videogen_mcp.urlguard import UrlGuard
@@ -142,7 +143,7 @@ async def rig(tmp_path: Path, adapter: FakeAdapter | None = None, *, downloader:
               db: Path | None = None) -> AsyncIterator[Rig]:
     """One "process": its own store connection, events and poller over `db` (default tmp_path/tasks.db)."""
     adapter = adapter or FakeAdapter()
-    store = TaskStore(db or tmp_path / "tasks.db")
+    store = SqliteTaskStore(db or tmp_path / "tasks.db")
     events = TaskEvents()
     adapters: dict[str, Adapter] = {adapter.name: adapter}
     try:
@@ -153,7 +154,7 @@ async def rig(tmp_path: Path, adapter: FakeAdapter | None = None, *, downloader:
                 yield Rig(store, events, poller, service, adapter)
                 group.cancel_scope.cancel()
     finally:
-        store.close()
+        await store.close()
 
 
 async def _public_address(host: str, port: int) -> list[str]:
@@ -178,17 +179,26 @@ def ago(seconds: float) -> str:
     return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def put(store: TaskStore, task_id: str = "t1", *, age: float = 0.0, **fields: object) -> Task:
+async def put(store: TaskStore, task_id: str = "t1", *, age: float = 0.0, **fields: object) -> Task:
     """Store a task created `age` seconds ago (and last written then)."""
     row = task(task_id, created_at=ago(age), updated_at=ago(age), **fields)
-    store.insert(row, {})
+    await store.insert(row, {})
     return row
 
 
 async def settled(store: TaskStore, task_id: str = "t1") -> Task:
     """The task once it is finished (the rig's time limit turns a hang into a failure)."""
-    await until(lambda: store.get(task_id).finished)
-    return store.get(task_id)
+    await until(stored(store, task_id, "finished"))
+    return await store.get(task_id)
+
+
+def stored(store: TaskStore, task_id: str, field: str) -> Callable[[], Any]:
+    """A condition for `until`: the stored task's `field` is set (truthy)."""
+    async def check() -> object:
+        row = await store.get(task_id)
+        return row is not None and getattr(row, field)
+
+    return check
 
 
 class Cdn:
@@ -205,6 +215,11 @@ class Cdn:
         return httpx2.Response(200, content=MP4)
 
 
-def failed_download(store: TaskStore, task_id: str = "t1") -> None:
-    put(store, task_id, status="completed", provider_task_id="job", progress=100, video_url=VIDEO_URL,
-        error=failed_note("HTTP 503"))
+async def failed_download(store: TaskStore, task_id: str = "t1") -> None:
+    await put(store, task_id, status="completed", provider_task_id="job", progress=100, video_url=VIDEO_URL,
+              error=failed_note("HTTP 503"))
+
+
+def requested_url(request: httpx2.Request) -> str:
+    """The URL a fetch asked for: fetches go to the checked address, with the URL's name in the Host header."""
+    return str(request.url.copy_with(host=request.headers["host"].split(":")[0]))

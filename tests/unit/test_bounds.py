@@ -35,7 +35,7 @@ async def test_an_argument_out_of_bounds_is_refused_before_anything_is_stored_or
     async with open_service(settings_for(fake, tmp_path)) as service:
         with pytest.raises(InvalidInput) as raised:
             await service.generate(request)
-        assert service.list() == []
+        assert await service.list() == []
     assert str(raised.value) == sentence
     assert fake.provider("wavespeed").requests == []  # not even the image upload
 
@@ -53,7 +53,7 @@ async def test_an_argument_out_of_bounds_is_refused_before_anything_is_stored_or
 async def test_listing_checks_its_arguments(fake, tmp_path, arguments, sentence):
     async with open_service(settings_for(fake, tmp_path), follow=False) as service:
         with pytest.raises(InvalidInput) as raised:
-            service.list(**arguments)
+            await service.list(**arguments)
     assert str(raised.value) == sentence
 
 
@@ -77,4 +77,4 @@ async def test_waiting_checks_its_arguments(fake, tmp_path, task_id, seconds, se
 async def test_get_checks_the_task_id_length(fake, tmp_path):
     async with open_service(settings_for(fake, tmp_path), follow=False) as service:
         with pytest.raises(InvalidInput, match="task_id must be at most 100 characters, got 5000"):
-            service.get("x" * 5000)
+            await service.get("x" * 5000)

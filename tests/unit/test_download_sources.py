@@ -10,7 +10,7 @@ import anyio
 import httpx2
 import pytest
 
-from tests.support.rig import PUBLIC_DNS, put, until
+from tests.support.rig import PUBLIC_DNS, put, requested_url, stored, until
 from videogen_mcp.config import load_settings
 from videogen_mcp.errors import ConfigError
 from videogen_mcp.providers.local import Local
@@ -19,7 +19,7 @@ from videogen_mcp.tasks import redownload
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.redownload import NOT_DOWNLOADED, Redownloader, failed_note
-from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
 
 pytestmark = pytest.mark.anyio
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
@@ -33,7 +33,7 @@ class Network:
         self.asked: list[str] = []
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.asked.append(str(request.url))
+        self.asked.append(requested_url(request))
         return httpx2.Response(200, content=MP4)
 
 
@@ -134,19 +134,19 @@ async def test_the_provider_s_own_base_host_and_port_is_fetched_but_not_for_anot
 async def test_a_never_fetchable_url_gets_a_final_note_the_redownloader_never_picks_up(tmp_path, downloader, network,
                                                                                        monkeypatch):
     monkeypatch.setattr(redownload, "CHECK_INTERVAL", 0.01)
-    store = TaskStore(tmp_path / "tasks.db")
+    store = SqliteTaskStore(tmp_path / "tasks.db")
     note = failed_note("a ftp: URL cannot be downloaded", final=True)
     assert note.startswith(NOT_DOWNLOADED) and "tries again" not in note
-    put(store, "final", status="completed", progress=100, video_url="ftp://x/v.mp4", error=note)
-    put(store, "old", status="completed", progress=100, video_url="https://cdn.example.com/v.mp4",
+    await put(store, "final", status="completed", progress=100, video_url="ftp://x/v.mp4", error=note)
+    await put(store, "old", status="completed", progress=100, video_url="https://cdn.example.com/v.mp4",
         error=failed_note("HTTP 503"))
     with anyio.fail_after(5):
         async with anyio.create_task_group() as group:
             group.start_soon(Redownloader(store, TaskEvents(), downloader).run_forever)
-            await until(lambda: store.get("old").video_path)
+            await until(stored(store, "old", "video_path"))
             group.cancel_scope.cancel()
     assert network.asked == ["https://cdn.example.com/v.mp4"]
-    assert store.get("final").error == note
+    assert (await store.get("final")).error == note
 
 
 def test_allow_private_urls_is_a_flag_and_a_bad_value_names_the_variable():

@@ -71,7 +71,7 @@ async def test_without_pyav_or_a_key_generate_says_no_provider_is_configured(tmp
     async with open_service(settings, follow=False) as service:
         with pytest.raises(InvalidInput) as raised:
             await service.generate(GenerateRequest("https://cdn.example.com/cat.png", "a cat", provider))
-        assert service.list() == []  # nothing was stored
+        assert await service.list() == []  # nothing was stored
     message = str(raised.value)
     assert message.startswith("no provider is configured")
     assert "WAVESPEED_API_KEY" in message and INSTALL in message

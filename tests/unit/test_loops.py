@@ -19,6 +19,7 @@ from tests.support.rig import (
     put,
     rig,
     settled,
+    stored,
     until,
     video_downloader,
 )
@@ -27,7 +28,7 @@ from videogen_mcp.tasks import loops
 from videogen_mcp.tasks import poller as poller_module
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.redownload import Redownloader
-from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
 
 pytestmark = pytest.mark.anyio
 
@@ -54,8 +55,8 @@ async def test_the_rescan_loop_outlives_a_dropped_table_and_picks_up_tasks_once_
         drop_tasks_table(tmp_path / "tasks.db")
         group.start_soon(r.poller.rescan_forever)
         await until(lambda: len(failures_logged(caplog)) >= 2)  # failed, waited, failed again: still running
-        TaskStore(tmp_path / "tasks.db").close()  # what a restart does: the table is created again
-        put(r.store, "t1", status="processing", provider_task_id="job-1")
+        await SqliteTaskStore(tmp_path / "tasks.db").close()  # what a restart does: the table is created again
+        await put(r.store, "t1", status="processing", provider_task_id="job-1")
         done = await settled(r.store, "t1")
         group.cancel_scope.cancel()
     assert done.status == "completed"
@@ -63,25 +64,25 @@ async def test_the_rescan_loop_outlives_a_dropped_table_and_picks_up_tasks_once_
 
 
 async def test_the_redownload_loop_outlives_a_dropped_table_and_downloads_once_it_is_back(tmp_path, caplog):
-    store = TaskStore(tmp_path / "tasks.db")
+    store = SqliteTaskStore(tmp_path / "tasks.db")
     drop_tasks_table(tmp_path / "tasks.db")
     with anyio.fail_after(5):
         async with anyio.create_task_group() as group:
             group.start_soon(Redownloader(store, TaskEvents(), video_downloader(tmp_path, Cdn(0))).run_forever)
             await until(lambda: len(failures_logged(caplog)) >= 2)
-            TaskStore(tmp_path / "tasks.db").close()
-            failed_download(store)
-            await until(lambda: store.get("t1").video_path)
+            await SqliteTaskStore(tmp_path / "tasks.db").close()
+            await failed_download(store)
+            await until(stored(store, "t1", "video_path"))
             group.cancel_scope.cancel()
-    assert Path(store.get("t1").video_path).read_bytes() == MP4
+    assert Path((await store.get("t1")).video_path).read_bytes() == MP4
     assert "works again" in caplog.text
 
 
-def test_a_store_error_names_the_database_and_what_to_do(tmp_path):
-    store = TaskStore(tmp_path / "tasks.db")
+async def test_a_store_error_names_the_database_and_what_to_do(tmp_path):
+    store = SqliteTaskStore(tmp_path / "tasks.db")
     drop_tasks_table(tmp_path / "tasks.db")
     with pytest.raises(StorageError) as caught:
-        store.get("t1")
+        await store.get("t1")
     message = str(caught.value)
     assert str(tmp_path / "tasks.db") in message and "no such table" in message and "restart the server" in message
 
@@ -89,5 +90,5 @@ def test_a_store_error_names_the_database_and_what_to_do(tmp_path):
 async def test_handing_leases_back_at_shutdown_with_a_broken_store_logs_instead_of_raising(tmp_path, caplog):
     async with rig(tmp_path) as r:
         drop_tasks_table(tmp_path / "tasks.db")
-        r.poller.release()
+        await r.poller.release()
     assert "could not hand the task leases back" in caplog.text and "no such table" in caplog.text

@@ -1,27 +1,21 @@
-"""Money in the service layer: prices, unknown prices counted at the highest known, the budget in the store,
-failover held to the budget and to the confirmed price, and AI/ML's reported cost."""
+"""Money in the service layer: prices, unknown prices counted at the highest known, and AI/ML's reported cost
+(the budget in the store is part of the store contract, tests/unit/test_store.py)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from tests.support.rig import task
 from videogen_mcp import catalog
 from videogen_mcp.config import load_settings
 from videogen_mcp.errors import ConfigError
 from videogen_mcp.providers.aimlapi import AimlApi
 from videogen_mcp.tasks import money
-from videogen_mcp.tasks.store import Budget, OverBudget, TaskStore
-
-SINCE = "2000-01-01T00:00:00.000Z"
 
 
 def test_every_hosted_offering_has_a_price_or_a_reason():
     for offering in catalog.OFFERINGS:
         pricing = offering.pricing
-        for duration in offering.model.durations:
+        for duration in offering.durations:
             if pricing.price(duration) is None:
                 assert pricing.note, offering
             else:
@@ -49,42 +43,9 @@ def test_bad_money_values_stop_start_up(value):
         load_settings({"VIDEOGEN_CONFIRM_ABOVE_USD": value})
 
 
-def test_the_store_never_accepts_more_than_the_cap_from_many_threads_and_connections(tmp_path):
-    stores = [TaskStore(tmp_path / "tasks.db") for _ in range(4)]
-    accepted: list[str] = []
-
-    def insert(store: TaskStore, n: int) -> None:
-        try:
-            store.insert(task(f"t{n}", cost_usd=0.45), {}, counted_usd=0.45, budget=Budget(2.0, SINCE))
-            accepted.append(f"t{n}")
-        except OverBudget:
-            pass
-
-    threads = [threading.Thread(target=insert, args=(stores[n % 4], n)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(accepted) == 4
-    assert stores[0].spent_since(SINCE) == pytest.approx(1.80)
-
-
-def test_a_task_of_unknown_cost_counts_what_it_was_counted_at(tmp_path):
-    store = TaskStore(tmp_path / "tasks.db")
-    store.insert(task("a", cost_usd=None), {}, counted_usd=0.45)
-    assert store.spent_since(SINCE) == pytest.approx(0.45)
-    with pytest.raises(OverBudget) as refused:
-        store.insert(task("b"), {}, counted_usd=0.45, budget=Budget(0.5, SINCE))
-    assert refused.value.spent == pytest.approx(0.45)
-    assert store.get("b") is None
-
-
-def test_a_failover_to_a_pricier_provider_is_rechecked_against_the_budget(tmp_path):
-    store = TaskStore(tmp_path / "tasks.db")
-    store.insert(task("a", cost_usd=0.28), {}, counted_usd=0.28)  # at gptproto, $0.28
-    store.insert(task("b", cost_usd=0.28), {}, counted_usd=0.28)
-    with pytest.raises(OverBudget):
-        store.charge("b", 1.30, 1.30, Budget(1.0, SINCE))  # failover to wavespeed master
-    assert store.get("b").cost_usd == 0.28
-    store.charge("b", 0.45, 0.45, Budget(1.0, SINCE))  # its own earlier amount is left out
-    assert store.spent_since(SINCE) == pytest.approx(0.73)
+def test_a_model_after_v25_without_a_published_price_counts_at_the_highest_known():
+    assert money.price_of("wavespeed", "kling-v3.0-pro-i2v", 5).usd is None
+    assert money.price_of("wavespeed", "kling-v3.0-pro-i2v", 5).counted == 1.30  # any model's highest for 5 s
+    assert money.price_of("myrouter", "kling-v3.0-std-i2v", 3).counted == pytest.approx(0.78)  # $0.26/s x 3
+    assert money.price_of("aimlapi", "kling-v3.0-std-i2v", 15).counted == pytest.approx(3.90)
+    assert money.price_of("local", "kling-v3.0-std-i2v", 15).usd == 0.0

@@ -20,6 +20,7 @@ from tests.support.rig import (
     completed,
     processing,
     put,
+    requested_url,
     rig,
     settled,
     unknown,
@@ -31,6 +32,7 @@ from videogen_mcp.models import Task
 from videogen_mcp.providers.base import PollResult
 from videogen_mcp.tasks import poller as poller_module
 from videogen_mcp.tasks.poller import INTERRUPTED, Poller
+from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import now_iso
 
@@ -58,8 +60,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 async def follow(r: Rig, task_id: str = "t1", **fields: object) -> Task:
     """Store a task the provider already accepted, follow it, and return it once finished."""
     fields = {"status": "processing", "provider_task_id": JOB, **fields}
-    put(r.store, task_id, **fields)
-    r.poller.follow(task_id)
+    await put(r.store, task_id, **fields)
+    await r.poller.follow(task_id)
     return await settled(r.store, task_id)
 
 
@@ -99,10 +101,10 @@ async def test_a_known_status_resets_the_count_of_unknown_ones(tmp_path):
 
 async def test_an_unknown_status_is_never_taken_for_success(tmp_path):
     async with rig(tmp_path, FakeAdapter([unknown("succeeded-ish")] * 5)) as r:
-        put(r.store, status="processing", provider_task_id=JOB)
-        r.poller.follow("t1")
+        await put(r.store, status="processing", provider_task_id=JOB)
+        await r.poller.follow("t1")
         await until(lambda: len(r.adapter.polls) >= 7)
-        assert r.store.get("t1").status == "processing"
+        assert (await r.store.get("t1")).status == "processing"
 
 
 # -- poll errors ---------------------------------------------------------------------------------
@@ -188,7 +190,7 @@ async def test_a_task_still_unfinished_after_the_deadline_fails_naming_the_provi
 
 async def test_a_task_resumed_long_after_its_deadline_and_still_running_is_given_up(tmp_path):
     async with rig(tmp_path) as r:  # the real limits: 3 h at the least
-        put(r.store, age=4 * 3600, status="processing", provider_task_id="job-77")
+        await put(r.store, age=4 * 3600, status="processing", provider_task_id="job-77")
         await r.poller.resume()
         done = await settled(r.store)
     assert done.status == "failed"
@@ -198,7 +200,7 @@ async def test_a_task_resumed_long_after_its_deadline_and_still_running_is_given
 
 async def test_a_task_resumed_after_its_deadline_is_asked_about_once_before_being_given_up(tmp_path):
     async with rig(tmp_path, FakeAdapter([completed()])) as r:
-        put(r.store, age=4 * 3600, status="processing", provider_task_id="job-77")
+        await put(r.store, age=4 * 3600, status="processing", provider_task_id="job-77")
         await r.poller.resume()
         done = await settled(r.store)
     assert r.adapter.polls, "the provider was never asked"
@@ -237,7 +239,7 @@ async def test_reported_progress_is_kept_below_100_until_the_video_exists(tmp_pa
     async with rig(tmp_path, FakeAdapter([processing(40), processing(100), completed()])) as r:
 
         async def listener(task_id: str, created: bool) -> None:
-            row = r.store.get(task_id)
+            row = await r.store.get(task_id)
             seen.append((row.status, row.progress))
 
         r.events.add_listener(listener)
@@ -250,7 +252,7 @@ async def test_estimated_progress_never_goes_down_between_polls(tmp_path):
     async with rig(tmp_path, FakeAdapter([processing()] * 5 + [completed()])) as r:
 
         async def listener(task_id: str, created: bool) -> None:
-            progress.append(r.store.get(task_id).progress)
+            progress.append((await r.store.get(task_id)).progress)
 
         r.events.add_listener(listener)
         await follow(r, progress=50)  # more than the elapsed time alone would give
@@ -273,7 +275,7 @@ async def test_a_completed_video_is_downloaded_and_its_path_recorded(tmp_path):
     assert (done.status, done.progress, done.video_path, done.error) == ("completed", 100, str(path), None)
     assert done.video_url == VIDEO_URL
     assert path.read_bytes() == b"\x00\x00\x00\x18ftypmp42 video"
-    assert str(requests[0].url) == VIDEO_URL
+    assert requested_url(requests[0]) == VIDEO_URL
     assert "authorization" not in requests[0].headers  # a CDN never sees a provider key
 
 
@@ -295,14 +297,14 @@ async def test_while_downloading_the_task_is_processing_at_99_never_queued(tmp_p
     store_box: list[TaskStore] = []
 
     async def cdn(request: httpx2.Request) -> httpx2.Response:
-        during.append(store_box[0].get("t1"))
+        during.append(await store_box[0].get("t1"))
         return httpx2.Response(200, content=b"video")
 
     async with rig(tmp_path, FakeAdapter([completed()]), downloader=video_downloader(tmp_path, cdn)) as r:
         store_box.append(r.store)
 
         async def listener(task_id: str, created: bool) -> None:
-            row = r.store.get(task_id)
+            row = await r.store.get(task_id)
             statuses.append((row.status, row.progress))
 
         r.events.add_listener(listener)
@@ -318,8 +320,8 @@ async def test_while_downloading_the_task_is_processing_at_99_never_queued(tmp_p
 
 async def test_resume_follows_an_unfinished_task_to_completion(tmp_path):
     async with rig(tmp_path, FakeAdapter([processing(), completed()])) as r:
-        put(r.store, status="processing", provider_task_id="job-5")
-        put(r.store, "t2", status="completed", provider_task_id="job-6", progress=100)
+        await put(r.store, status="processing", provider_task_id="job-5")
+        await put(r.store, "t2", status="completed", provider_task_id="job-6", progress=100)
         await r.poller.resume()
         done = await settled(r.store)
         await idle(r.poller)
@@ -329,10 +331,10 @@ async def test_resume_follows_an_unfinished_task_to_completion(tmp_path):
 
 async def test_resume_follows_each_task_once_however_often_it_is_called(tmp_path):
     async with rig(tmp_path, FakeAdapter([completed()])) as r:
-        put(r.store, status="processing", provider_task_id=JOB)
+        await put(r.store, status="processing", provider_task_id=JOB)
         await r.poller.resume()
         await r.poller.resume()
-        r.poller.follow("t1")
+        await r.poller.follow("t1")
         await settled(r.store)
         await idle(r.poller)
     assert len(r.adapter.polls) == 1
@@ -340,21 +342,21 @@ async def test_resume_follows_each_task_once_however_often_it_is_called(tmp_path
 
 async def test_resume_leaves_tasks_of_unconfigured_providers_alone(tmp_path):
     async with rig(tmp_path) as r:
-        row = put(r.store, provider="myrouter", status="processing", provider_task_id=JOB)
+        row = await put(r.store, provider="myrouter", status="processing", provider_task_id=JOB)
         await r.poller.resume()
         await anyio.sleep(0.05)
-        assert r.store.get("t1") == row
+        assert await r.store.get("t1") == row
         assert not r.poller.following
     assert r.adapter.polls == []
 
 
 async def test_a_task_cut_off_while_submitting_fails_as_interrupted_after_the_grace_period(tmp_path):
     async with rig(tmp_path) as r:
-        put(r.store)  # queued, no provider id: the process stopped during its submit
+        await put(r.store)  # queued, no provider id: the process stopped during its submit
         started = anyio.current_time()
         await r.poller.resume()
         await anyio.sleep(0.05)
-        assert r.store.get("t1").status == "queued"  # another process may still be submitting it
+        assert (await r.store.get("t1")).status == "queued"  # another process may still be submitting it
         done = await settled(r.store)
         waited = anyio.current_time() - started
     assert done.status == "failed"
@@ -365,12 +367,12 @@ async def test_a_task_cut_off_while_submitting_fails_as_interrupted_after_the_gr
 
 async def test_a_task_another_process_submits_within_the_grace_period_is_followed(tmp_path):
     async with rig(tmp_path, FakeAdapter([completed()])) as r:
-        row = put(r.store)
+        row = await put(r.store)
         await r.poller.resume()
         await anyio.sleep(0.05)
-        other = TaskStore(tmp_path / "tasks.db")  # the process that is still submitting it
-        other.update(row.model_copy(update={"provider_task_id": "job-9", "updated_at": now_iso()}))
-        other.close()
+        other = SqliteTaskStore(tmp_path / "tasks.db")  # the process that is still submitting it
+        await other.update(row.model_copy(update={"provider_task_id": "job-9", "updated_at": now_iso()}))
+        await other.close()
         done = await settled(r.store)
     assert done.status == "completed"
     assert done.error is None
@@ -379,7 +381,7 @@ async def test_a_task_another_process_submits_within_the_grace_period_is_followe
 
 async def test_a_task_cut_off_long_ago_is_marked_interrupted_without_waiting(tmp_path):
     async with rig(tmp_path) as r:
-        put(r.store, age=600)
+        await put(r.store, age=600)
         started = anyio.current_time()
         await r.poller.resume()
         done = await settled(r.store)
@@ -420,10 +422,10 @@ async def test_a_bug_in_the_poller_itself_is_retried_and_other_tasks_go_on(tmp_p
     monkeypatch.setattr(Poller, "typical", buggy_once)
     caplog.set_level(logging.ERROR, logger=poller_module.__name__)
     async with rig(tmp_path, FakeAdapter([completed(), completed()])) as r:
-        put(r.store, "t1", status="processing", provider_task_id="job-a")
-        put(r.store, "t2", status="processing", provider_task_id="job-b")
-        r.poller.follow("t1")
-        r.poller.follow("t2")
+        await put(r.store, "t1", status="processing", provider_task_id="job-a")
+        await put(r.store, "t2", status="processing", provider_task_id="job-b")
+        await r.poller.follow("t1")
+        await r.poller.follow("t2")
         first, second = await settled(r.store, "t1"), await settled(r.store, "t2")
         await idle(r.poller)
     assert first.status == second.status == "completed"
@@ -445,13 +447,13 @@ async def test_a_broken_listener_does_not_stop_the_poller(tmp_path):
 
 async def test_two_processes_following_one_task_poll_the_provider_from_one_only(tmp_path):
     async with rig(tmp_path, FakeAdapter([processing(), processing(), completed()])) as a, rig(tmp_path) as b:
-        put(a.store, status="processing", provider_task_id=JOB)
-        a.poller.follow("t1")
+        await put(a.store, status="processing", provider_task_id=JOB)
+        await a.poller.follow("t1")
         await until(lambda: a.adapter.polls)
-        b.poller.follow("t1")
+        await b.poller.follow("t1")
         await idle(a.poller)
         await idle(b.poller)
-        row = b.store.get("t1")
+        row = await b.store.get("t1")
     assert (row.status, row.progress, row.video_url) == ("completed", 100, VIDEO_URL)
     assert len(a.adapter.polls) == 3
     assert b.adapter.polls == []  # b only watched the row: a held the lease
@@ -462,13 +464,13 @@ async def test_waiters_in_the_other_process_wake_when_the_lease_holder_finishes(
     async with rig(tmp_path, FakeAdapter([processing(), processing(), completed()])) as a, rig(tmp_path) as b:
 
         async def listener(task_id: str, created: bool) -> None:
-            told.append(b.store.get(task_id).status)
+            told.append((await b.store.get(task_id)).status)
 
         b.events.add_listener(listener)
-        put(a.store, status="processing", provider_task_id=JOB)
-        a.poller.follow("t1")
+        await put(a.store, status="processing", provider_task_id=JOB)
+        await a.poller.follow("t1")
         await until(lambda: a.adapter.polls)
-        b.poller.follow("t1")
+        await b.poller.follow("t1")
         result = None
         with anyio.move_on_after(0.5):
             result = await b.service.wait("t1", 30)
@@ -479,9 +481,9 @@ async def test_waiters_in_the_other_process_wake_when_the_lease_holder_finishes(
 
 async def test_a_task_whose_lease_holder_died_is_taken_over(tmp_path):
     async with rig(tmp_path, FakeAdapter([completed()])) as b:
-        put(b.store, status="processing", provider_task_id=JOB)
-        assert b.store.claim("t1", "a process that died", 0.1)
-        b.poller.follow("t1")
+        await put(b.store, status="processing", provider_task_id=JOB)
+        assert await b.store.claim("t1", "a process that died", 0.1)
+        await b.poller.follow("t1")
         await anyio.sleep(0.05)
         assert b.adapter.polls == []  # the dead process's lease still runs
         done = await settled(b.store)
@@ -490,33 +492,33 @@ async def test_a_task_whose_lease_holder_died_is_taken_over(tmp_path):
 
 async def test_a_clean_shutdown_hands_its_leases_back(tmp_path):
     async with rig(tmp_path, FakeAdapter([processing()] * 50)) as a:
-        put(a.store, status="processing", provider_task_id=JOB)
-        a.poller.follow("t1")
+        await put(a.store, status="processing", provider_task_id=JOB)
+        await a.poller.follow("t1")
         await until(lambda: a.adapter.polls)
-        assert not a.store.claim("t1", "someone else", 60)
-        a.poller.release()
-        assert a.store.claim("t1", "someone else", 60)
+        assert not await a.store.claim("t1", "someone else", 60)
+        await a.poller.release()
+        assert await a.store.claim("t1", "someone else", 60)
 
 
 async def test_the_time_a_task_took_is_recorded_for_learning_typical_times(tmp_path):
     async with rig(tmp_path, FakeAdapter([processing(), completed()])) as r:
         done = await follow(r)
-        [(seconds, created)] = r.store.recent_durations(done.provider, done.model, done.duration, 5)
+        [(seconds, created)] = await r.store.recent_durations(done.provider, done.model, done.duration, 5)
     assert 0 <= seconds < 5 and created == done.created_at
 
 
 async def test_a_failing_lease_renewal_is_logged_and_tried_again(tmp_path, monkeypatch, caplog):
-    real = TaskStore.renew
+    real = SqliteTaskStore.renew
     calls = 0
 
-    def flaky(self: TaskStore, *args: Any) -> set[str]:
+    async def flaky(self: SqliteTaskStore, *args: Any) -> set[str]:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise sqlite3.OperationalError("database is locked")
-        return real(self, *args)
+        return await real(self, *args)
 
-    monkeypatch.setattr(TaskStore, "renew", flaky)
+    monkeypatch.setattr(SqliteTaskStore, "renew", flaky)
     caplog.set_level(logging.ERROR, logger=poller_module.__name__)
     async with rig(tmp_path, FakeAdapter([processing()] * 40 + [completed()])) as r:
         done = await follow(r)

@@ -20,7 +20,7 @@ from videogen_mcp.tasks.poller import Poller
 from videogen_mcp.tasks.requests import GenerateRequest
 from videogen_mcp.tasks.routing import Router
 from videogen_mcp.tasks.service import TaskService, unwrap_single_error
-from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
 
 pytestmark = pytest.mark.anyio
 
@@ -48,7 +48,7 @@ class Clock:
 @asynccontextmanager
 async def pool(tmp_path: Path, *adapters: FakeAdapter, clock: Clock | None = None,
                **settings: object) -> AsyncIterator[TaskService]:
-    store = TaskStore(tmp_path / "tasks.db")
+    store = SqliteTaskStore(tmp_path / "tasks.db")
     by_name = {a.name: a for a in adapters}
     config = Settings(data_dir=tmp_path, api_keys={n: "k" for n in by_name}, local_available=False, **settings)
     try:
@@ -60,7 +60,7 @@ async def pool(tmp_path: Path, *adapters: FakeAdapter, clock: Clock | None = Non
                 yield TaskService(config, store, events, by_name, poller, router)
                 group.cancel_scope.cancel()
     finally:
-        store.close()
+        await store.close()
 
 
 async def generate(service: TaskService, provider: str | None = None, model: str | None = None):
@@ -130,7 +130,7 @@ async def test_a_submit_that_may_have_created_a_job_never_fails_over(tmp_path, e
     async with pool(tmp_path, first, second) as service:
         with pytest.raises(type(error)):
             await generate(service)
-        [task] = service.list()
+        [task] = await service.list()
     assert (task.status, task.provider, task.error, task.failover) == ("failed", "wavespeed", str(error), [])
     assert "dashboard" in task.error
     assert second.submits == []
@@ -150,7 +150,7 @@ async def test_when_every_provider_refuses_the_task_fails_with_the_last_reason(t
     async with pool(tmp_path, first, second) as service:
         with pytest.raises(Exception, match="gptproto says the account is out of credit"):
             await generate(service)
-        [task] = service.list()
+        [task] = await service.list()
     assert (task.status, task.provider) == ("failed", "gptproto")
     assert [f.provider for f in task.failover] == ["wavespeed"]
 
@@ -160,7 +160,7 @@ async def test_the_store_names_the_next_provider_before_it_is_sent_the_job(tmp_p
     seen = []
 
     async def look():
-        [row] = service.list()
+        [row] = await service.list()
         seen.append((row.provider, [f.provider for f in row.failover], row.provider_task_id))
         return "job-2"
 
@@ -185,7 +185,7 @@ async def test_a_job_the_provider_fails_is_not_sent_elsewhere(tmp_path):
 async def test_a_call_without_failover_shows_an_empty_list(tmp_path):
     async with pool(tmp_path, fake("wavespeed"), fake("gptproto")) as service:
         task = await generate(service)
-        assert service.get(task.task_id).model_dump()["failover"] == []
+        assert (await service.get(task.task_id)).model_dump()["failover"] == []
     assert (task.provider, task.failover) == ("wavespeed", [])
 
 

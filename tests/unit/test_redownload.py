@@ -8,11 +8,12 @@ import anyio
 import httpx2
 import pytest
 
-from tests.support.rig import MP4, PUBLIC_DNS, VIDEO_URL, Cdn, failed_download, put, until, video_downloader
+from tests.support.rig import MP4, PUBLIC_DNS, VIDEO_URL, Cdn, failed_download, put, stored, until, video_downloader
 from videogen_mcp.tasks import redownload
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.redownload import Redownloader
+from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
 from videogen_mcp.tasks.store import TaskStore
 
 pytestmark = pytest.mark.anyio
@@ -35,26 +36,26 @@ async def run_until(store: TaskStore, downloader: Downloader, condition) -> Task
 
 
 async def test_a_failed_download_is_tried_again_until_the_file_is_on_disk(tmp_path):
-    store, cdn = TaskStore(tmp_path / "tasks.db"), Cdn(failures=3)
-    failed_download(store)
-    put(store, "other", status="completed", provider_task_id="j2", progress=100, video_url=VIDEO_URL,
+    store, cdn = SqliteTaskStore(tmp_path / "tasks.db"), Cdn(failures=3)
+    await failed_download(store)
+    await put(store, "other", status="completed", provider_task_id="j2", progress=100, video_url=VIDEO_URL,
         error="the provider said something else")  # not a download failure: left alone
-    await run_until(store, video_downloader(tmp_path, cdn), lambda: store.get("t1").video_path)
-    task = store.get("t1")
+    await run_until(store, video_downloader(tmp_path, cdn), stored(store, "t1", "video_path"))
+    task = await store.get("t1")
     assert Path(task.video_path).read_bytes() == MP4
     assert (task.status, task.error, task.video_url) == ("completed", None, VIDEO_URL)
     assert cdn.requests == 4  # three failures, one per (growing) wait, then the file
-    assert store.get("other").video_path is None
+    assert (await store.get("other")).video_path is None
 
 
 async def test_a_task_with_its_file_or_without_a_failure_note_is_not_downloaded_again(tmp_path):
-    store, cdn = TaskStore(tmp_path / "tasks.db"), Cdn(failures=0)
-    put(store, "done", status="completed", progress=100, video_url=VIDEO_URL, video_path="/v.mp4")
-    put(store, "off", status="completed", progress=100, video_url=VIDEO_URL)  # VIDEOGEN_DOWNLOAD=0 earlier
-    failed_download(store, "t1")
-    await run_until(store, video_downloader(tmp_path, cdn), lambda: store.get("t1").video_path)
+    store, cdn = SqliteTaskStore(tmp_path / "tasks.db"), Cdn(failures=0)
+    await put(store, "done", status="completed", progress=100, video_url=VIDEO_URL, video_path="/v.mp4")
+    await put(store, "off", status="completed", progress=100, video_url=VIDEO_URL)  # VIDEOGEN_DOWNLOAD=0 earlier
+    await failed_download(store, "t1")
+    await run_until(store, video_downloader(tmp_path, cdn), stored(store, "t1", "video_path"))
     assert cdn.requests == 1
-    assert store.get("off").video_path is None and store.get("done").video_path == "/v.mp4"
+    assert (await store.get("off")).video_path is None and (await store.get("done")).video_path == "/v.mp4"
 
 
 async def test_a_video_over_the_size_cap_is_refused_and_not_retried(tmp_path):

@@ -41,3 +41,33 @@ def test_sessions_still_reach_their_connection_to_notify_outside_a_request():
     from mcp.server.connection import Connection
 
     assert inspect.iscoroutinefunction(Connection.notify)
+
+
+def test_the_listen_handler_copy_still_finds_the_sdk_pieces_it_reuses():
+    from mcp.server import subscriptions
+    from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
+    from mcp_types import SubscriptionFilter
+
+    handler = ListenHandler(InMemorySubscriptionBus())
+    assert {"_bus", "_streams", "_max_buffered_events"} <= set(vars(handler))
+    for name in ("_honored_subset", "_safe_unsubscribe", "event_matches", "event_to_notification"):
+        assert callable(getattr(subscriptions, name)), name
+    assert subscriptions.SUBSCRIPTION_ID_META_KEY == "io.modelcontextprotocol/subscriptionId"
+    asked = SubscriptionFilter.model_validate({"resourcesListChanged": True, "taskIds": ["t1"]})
+    assert asked.model_extra == {"taskIds": ["t1"]}  # the extension's key reaches our handler
+    assert "taskIds" not in subscriptions._honored_subset(asked).model_dump(by_alias=True, exclude_none=True)
+
+
+def test_sessions_still_have_a_request_scoped_outbound_for_listen_streams():
+    assert "self._request_outbound = request_outbound" in inspect.getsource(ServerSession.__init__)
+
+
+def test_our_listen_handler_replaces_the_sdks():
+    from mcp.server.subscriptions import InMemorySubscriptionBus
+
+    from videogen_mcp.notifications import TaskListenHandler, install_task_listen
+
+    server = MCPServer("glue")
+    handler = TaskListenHandler(InMemorySubscriptionBus(), lambda task_id, version: None, lambda ctx: True, "x")
+    install_task_listen(server, handler)
+    assert server._lowlevel_server._request_handlers["subscriptions/listen"].handler is handler

@@ -34,7 +34,7 @@ from videogen_mcp.models import Task
 from videogen_mcp.providers.base import PollResult
 from videogen_mcp.tasks import service as service_module
 from videogen_mcp.tasks.service import GenerateRequest, open_service
-from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
 
 pytestmark = pytest.mark.anyio
 
@@ -53,7 +53,7 @@ async def test_the_task_is_stored_queued_before_the_provider_is_called(tmp_path)
     store_box = []
 
     async def submit() -> str:
-        at_submit.append(store_box[0].list())
+        at_submit.append(await store_box[0].list())
         return JOB
 
     async with rig(tmp_path, FakeAdapter(submit=submit)) as r:
@@ -67,7 +67,7 @@ async def test_the_task_is_stored_queued_before_the_provider_is_called(tmp_path)
 async def test_generate_returns_the_accepted_task_with_the_providers_id(tmp_path):
     async with rig(tmp_path) as r:
         made = await r.service.generate(request(model="kwaivgi/kling-v2.1-i2v-master", duration=10))
-        assert r.service.get(made.task_id) == made
+        assert await r.service.get(made.task_id) == made
     assert (made.status, made.provider_task_id, made.provider) == ("queued", JOB, "wavespeed")
     assert made.model == "kling-v2.1-i2v-master"  # the canonical id, whatever id the call used
     assert (made.prompt, made.duration, made.resource_uri) == ("a cat walks", 10, f"task://{made.task_id}")
@@ -81,7 +81,7 @@ async def test_a_blank_prompt_is_refused_before_anything_is_stored_or_sent(tmp_p
     async with rig(tmp_path) as r:
         with pytest.raises(InvalidInput, match="prompt is blank"):
             await r.service.generate(request(prompt=prompt))
-        assert r.store.list() == [] and r.adapter.submits == []
+        assert await r.store.list() == [] and r.adapter.submits == []
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ async def test_a_submit_refusal_is_raised_and_leaves_a_failed_task_with_that_sen
     async with rig(tmp_path, FakeAdapter(submit=refusal)) as r:
         with pytest.raises(type(refusal)) as raised:
             await r.service.generate(request())
-        [row] = r.service.list()
+        [row] = await r.service.list()
         await until(lambda: not r.poller.following)
     assert str(raised.value) == str(refusal)
     assert (row.status, row.error, row.provider_task_id) == ("failed", str(refusal), None)
@@ -109,7 +109,7 @@ async def test_an_adapter_bug_during_submit_is_raised_as_a_plain_provider_error(
     async with rig(tmp_path, FakeAdapter(submit=RuntimeError("bug with sk-fake-key-000 in it"))) as r:
         with pytest.raises(ProviderError) as raised:
             await r.service.generate(request())
-        [row] = r.service.list()
+        [row] = await r.service.list()
     assert "internal error while talking to the provider (RuntimeError)" in str(raised.value)
     assert row.status == "failed"
     assert "sk-fake" not in row.error
@@ -153,18 +153,18 @@ async def test_every_change_is_in_the_store_before_listeners_are_told(tmp_path, 
         heard: list[tuple[bool, Task, Task]] = []
         real_insert, real_update = r.store.insert, r.store.update
 
-        def insert(row: Task, record: dict, *lease: object, **money: object) -> None:
-            real_insert(row, record, *lease, **money)
+        async def insert(row: Task, record: dict, *lease: object, **money: object) -> None:
+            await real_insert(row, record, *lease, **money)
             written[row.task_id] = row
 
-        def update(row: Task, owner: str | None = None) -> bool:
-            ok = real_update(row, owner)
+        async def update(row: Task, owner: str | None = None) -> bool:
+            ok = await real_update(row, owner)
             if ok:
                 written[row.task_id] = row
             return ok
 
         async def listener(task_id: str, created: bool) -> None:
-            heard.append((created, r.store.get(task_id), written[task_id]))
+            heard.append((created, await r.store.get(task_id), written[task_id]))
 
         monkeypatch.setattr(r.store, "insert", insert)
         monkeypatch.setattr(r.store, "update", update)
@@ -183,13 +183,13 @@ async def test_every_change_is_in_the_store_before_listeners_are_told(tmp_path, 
 
 
 async def test_open_service_leaves_tasks_of_unconfigured_providers_alone(tmp_path):
-    store = TaskStore(tmp_path / "tasks.db")
-    put(store, provider="myrouter", status="processing", provider_task_id=JOB)  # not configured here
-    store.close()
+    store = SqliteTaskStore(tmp_path / "tasks.db")
+    await put(store, provider="myrouter", status="processing", provider_task_id=JOB)  # not configured here
+    await store.close()
     with anyio.fail_after(2):
         async with open_service(Settings(data_dir=tmp_path, download=False)) as service:
             await anyio.sleep(0.02)
-            assert service.get("t1").status == "processing"
+            assert (await service.get("t1")).status == "processing"
             assert [p.name for p in service.providers() if p.configured] == ["local"]
 
 
@@ -198,7 +198,7 @@ async def test_open_service_leaves_tasks_of_unconfigured_providers_alone(tmp_pat
 
 async def test_waiting_on_a_finished_task_returns_at_once(tmp_path):
     async with rig(tmp_path) as r:
-        put(r.store, status="completed", provider_task_id=JOB, progress=100, video_url=VIDEO_URL)
+        await put(r.store, status="completed", provider_task_id=JOB, progress=100, video_url=VIDEO_URL)
         with anyio.fail_after(0.1):
             done = await r.service.wait("t1", 30)
     assert done.status == "completed"
@@ -206,7 +206,7 @@ async def test_waiting_on_a_finished_task_returns_at_once(tmp_path):
 
 async def test_waiting_zero_seconds_returns_the_task_as_it_stands(tmp_path):
     async with rig(tmp_path) as r:
-        put(r.store, status="processing", provider_task_id=JOB)
+        await put(r.store, status="processing", provider_task_id=JOB)
         with anyio.fail_after(0.1):
             now = await r.service.wait("t1", 0)
     assert now.status == "processing"
@@ -214,8 +214,8 @@ async def test_waiting_zero_seconds_returns_the_task_as_it_stands(tmp_path):
 
 async def test_a_wait_that_runs_out_returns_the_unfinished_task(tmp_path):
     async with rig(tmp_path) as r:
-        put(r.store, status="processing", provider_task_id=JOB)
-        r.poller.follow("t1")
+        await put(r.store, status="processing", provider_task_id=JOB)
+        await r.poller.follow("t1")
         started = anyio.current_time()
         now = await r.service.wait("t1", 0.05)
         waited = anyio.current_time() - started
@@ -231,25 +231,25 @@ async def test_a_wait_wakes_on_the_change_that_finishes_the_task(tmp_path):
         return completed()
 
     async with rig(tmp_path, FakeAdapter([finish_when_released])) as r:
-        put(r.store, status="processing", provider_task_id=JOB)
-        r.poller.follow("t1")
+        await put(r.store, status="processing", provider_task_id=JOB)
+        await r.poller.follow("t1")
         async with anyio.create_task_group() as group:
             group.start_soon(r.service.wait, "t1", 30)
             await anyio.sleep(0.05)
             released_at = anyio.current_time()
             release.set()
         woke_after = anyio.current_time() - released_at
-        assert r.store.get("t1").status == "completed"
+        assert (await r.store.get("t1")).status == "completed"
     assert woke_after < 0.1
 
 
 async def test_waiting_on_a_task_nobody_follows_makes_the_poller_follow_it_once(tmp_path):
     async with rig(tmp_path, FakeAdapter([processing(), completed()])) as r:
-        put(r.store, status="processing", provider_task_id=JOB)  # left by a process that stopped
+        await put(r.store, status="processing", provider_task_id=JOB)  # left by a process that stopped
         async with anyio.create_task_group() as group:
             for _ in range(5):
                 group.start_soon(r.service.wait, "t1", 30)
-        done = r.store.get("t1")
+        done = await r.store.get("t1")
     assert done.status == "completed"
     assert len(r.adapter.polls) == 2  # five waiters, one poll loop
 
@@ -259,7 +259,7 @@ async def test_waiting_on_an_unknown_task_raises_task_not_found(tmp_path):
         with pytest.raises(TaskNotFound, match="no task has id 'nope'"):
             await r.service.wait("nope", 5)
         with pytest.raises(TaskNotFound):
-            r.service.get("nope")
+            await r.service.get("nope")
         assert r.events.watched == frozenset()
 
 
@@ -299,8 +299,8 @@ async def test_estimated_progress_rises_with_time_and_jumps_to_100_only_when_com
         reports.append(value)
 
     async with rig(tmp_path, FakeAdapter([processing()] * 15 + [completed()])) as r:
-        put(r.store, age=150, status="processing", provider_task_id=JOB)  # typical is 210 s
-        r.poller.follow("t1")
+        await put(r.store, age=150, status="processing", provider_task_id=JOB)  # typical is 210 s
+        await r.poller.follow("t1")
         done = await r.service.wait("t1", 30, report)
     assert done.status == "completed"
     assert reports == sorted(set(reports)), reports
@@ -316,8 +316,8 @@ async def test_a_failed_task_never_reports_100(tmp_path):
         reports.append(value)
 
     async with rig(tmp_path, ProgressAdapter([processing(70), PollResult("failed", "failed", error="nsfw")])) as r:
-        put(r.store, status="processing", provider_task_id=JOB)
-        r.poller.follow("t1")
+        await put(r.store, status="processing", provider_task_id=JOB)
+        await r.poller.follow("t1")
         done = await r.service.wait("t1", 30, report)
     assert done.status == "failed"
     assert max(reports) < 100
@@ -325,11 +325,11 @@ async def test_a_failed_task_never_reports_100(tmp_path):
 
 async def test_waits_leave_no_per_task_state_behind(tmp_path):
     async with rig(tmp_path, FakeAdapter([processing()] * 8 + [completed()])) as r:
-        put(r.store, "done", status="completed", provider_task_id="job-0", progress=100)
-        put(r.store, "t1", status="processing", provider_task_id=JOB)
+        await put(r.store, "done", status="completed", provider_task_id="job-0", progress=100)
+        await put(r.store, "t1", status="processing", provider_task_id=JOB)
         # a task of a provider this process has no key for: nobody here follows it
-        put(r.store, "idle", status="processing", provider_task_id="job-2", provider="myrouter")
-        r.poller.follow("t1")
+        await put(r.store, "idle", status="processing", provider_task_id="job-2", provider="myrouter")
+        await r.poller.follow("t1")
         async with anyio.create_task_group() as group:
             group.start_soon(r.service.wait, "done", 30)
             group.start_soon(r.service.wait, "t1", 30)
@@ -358,7 +358,7 @@ async def test_a_submit_longer_than_the_lease_is_never_taken_over_or_marked_inte
 
     async with rig(tmp_path, FakeAdapter([completed()], submit=slow_submit)) as a, rig(tmp_path) as b:
         made = await a.service.generate(request(), submit_wait=0)
-        b.poller.follow(made.task_id)  # a second process sees the unfinished task meanwhile
+        await b.poller.follow(made.task_id)  # a second process sees the unfinished task meanwhile
         done = await a.service.wait(made.task_id, 2)
     assert (done.status, done.provider_task_id, done.error) == ("completed", JOB, None)
     assert b.adapter.submits == [] and b.adapter.polls == []
@@ -366,8 +366,8 @@ async def test_a_submit_longer_than_the_lease_is_never_taken_over_or_marked_inte
 
 async def test_a_follower_whose_lease_was_taken_stops_polling_and_watches(tmp_path):
     async with rig(tmp_path, FakeAdapter([processing()] * 1000)) as a:
-        put(a.store, status="processing", provider_task_id=JOB)
-        a.poller.follow("t1")
+        await put(a.store, status="processing", provider_task_id=JOB)
+        await a.poller.follow("t1")
         await until(lambda: a.adapter.polls)
         other = sqlite3.connect(tmp_path / "tasks.db", isolation_level=None)  # another process, at the rows
         # one that stalled past a's lease grabs it for a long time
@@ -392,8 +392,8 @@ async def test_old_databases_gain_the_lease_columns(tmp_path):
                 "error TEXT, prompt TEXT NOT NULL, duration INTEGER NOT NULL, created_at TEXT NOT NULL, "
                 "updated_at TEXT NOT NULL, request TEXT NOT NULL DEFAULT '{}')")
     old.close()
-    store, again = TaskStore(path), TaskStore(path)  # a second process opening it too
+    store, again = SqliteTaskStore(path), SqliteTaskStore(path)  # a second process opening it too
     columns = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(tasks)")}
-    store.close()
-    again.close()
+    await store.close()
+    await again.close()
     assert {"owner", "lease_until"} <= columns

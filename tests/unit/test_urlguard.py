@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx2
 import pytest
 
+from tests.support.rig import requested_url
 from videogen_mcp.urlguard import UrlGuard, UrlRefused, is_public
 
 pytestmark = pytest.mark.anyio
@@ -78,8 +79,8 @@ class Hops:
         self.urls, self.asked = urls, []
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.asked.append(str(request.url))
-        index = self.urls.index(str(request.url))
+        self.asked.append(requested_url(request))
+        index = self.urls.index(requested_url(request))
         if index + 1 < len(self.urls):
             return httpx2.Response(302, headers={"Location": self.urls[index + 1]})
         return httpx2.Response(200, content=b"video")

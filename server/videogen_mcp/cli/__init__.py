@@ -15,7 +15,7 @@ from videogen_mcp.catalog import DEFAULT_MODEL
 from videogen_mcp.config import ALL_PROVIDERS, Settings, load_settings
 from videogen_mcp.errors import VideogenError
 from videogen_mcp.tasks.requests import MAX_GUIDANCE, MAX_LIMIT, MAX_PROMPT, MIN_GUIDANCE, MIN_LIMIT
-from videogen_mcp.tasks.store import TaskStore
+from videogen_mcp.tasks.store import check_store
 
 log = logging.getLogger("videogen_mcp")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per poll is noise
     try:
         settings = load_settings()
-        TaskStore(settings.data_dir / "tasks.db").close()  # a bad VIDEOGEN_DATA_DIR stops start-up in one line
+        anyio.run(check_store, settings)  # a bad VIDEOGEN_DATA_DIR or VIDEOGEN_DATABASE_URL stops start-up in one line
         sys.exit(args.run(settings, args) or 0)
     except VideogenError as exc:
         print(f"videogen-mcp: {exc}", file=sys.stderr)
@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
                                                                f"{MAX_GUIDANCE} (default 0.5)")
     generate.add_argument("--yes", action="store_true", help="confirm a generation priced above "
                           "VIDEOGEN_CONFIRM_ABOVE_USD without asking (needed without a terminal)")
+    generate.add_argument("--end-image", help="the video's last frame: https:// URL, data URI or local path (models "
+                                              "with an end frame; see `videogen-mcp providers`)")
+    generate.add_argument("--sound", action="store_true", default=None,
+                          help="native audio (models with sound; see `videogen-mcp providers`)")
     generate.set_defaults(run=_command("generate"))
     commands.add_parser("providers", help="providers and models, and which are configured").set_defaults(
         run=_command("providers"))

@@ -14,6 +14,7 @@ from videogen_mcp.models import Task
 from videogen_mcp.tasks import money
 from videogen_mcp.tasks.requests import MAX_WAIT
 from videogen_mcp.tasks.service import GenerateRequest, TaskService, open_service
+from videogen_mcp.validation import durations_text
 
 BAR_WIDTH = 30
 #: C0 and C1 control characters and DEL: a provider's text (an error, a URL) must not drive the terminal with
@@ -22,8 +23,9 @@ CONTROLS = {code: None for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]} | {
 
 
 async def generate(settings: Settings, args: argparse.Namespace) -> int:
+    end_image = _absolute(args.end_image) if args.end_image is not None else None
     request = GenerateRequest(_absolute(args.image), args.prompt, args.provider, args.model, args.duration,
-                              args.negative_prompt, args.guidance_scale)
+                              args.negative_prompt, args.guidance_scale, end_image, args.sound)
     async with open_service(settings) as service:
         task = await service.generate(request, confirmed_usd=await _confirm(service, request, args.yes))
         print(f"task {task.task_id} submitted to {task.provider}", file=sys.stderr)
@@ -47,7 +49,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
 async def _confirm(service: TaskService, request: GenerateRequest, yes: bool) -> float | None:
     """Where a confirmation is due: ask y/N on the terminal, or take --yes; the price confirmed, else None."""
     try:
-        price = service.quote(request.provider, request.model, request.duration)
+        price = service.quote(request)
     except InvalidInput:
         return None  # generate refuses the arguments with its own sentence
     if not service.confirmation_due(price):
@@ -81,14 +83,18 @@ async def _draw_bar(progress: float, message: str) -> None:
 async def providers(settings: Settings, _args: argparse.Namespace) -> int:
     async with open_service(settings, follow=False) as service:
         infos = service.providers()
-    print(f"{'provider':<10} {'configured':<11} {'health':<9} {'model':<26} {'provider id':<48} price")
+    print(f"{'provider':<10} {'configured':<11} {'health':<9} {'model':<26} {'provider id':<48} "
+          f"{'seconds':<8} {'end':<4} {'sound':<6} price")
     for info in infos:
         state = "yes" if info.configured else "no"
         name = info.name + (" *" if info.is_default else "")
         for model in info.models:
-            price = ", ".join(f"{_dollars(p)}/{d}s" for d, p in (model.price_usd or {}).items()) or "-"
+            price = _prices(model.price_usd or {})
             own = model.provider_model_id + (f" (mode {model.mode})" if model.mode else "")
-            print(f"{name:<10} {state:<11} {info.health.status:<9} {model.id:<26} {own:<48} {price}")
+            seconds = durations_text(model.durations).replace(" to ", "-").replace(" or ", ",")
+            end, sound = ("yes" if model.end_image else "-"), ("yes" if model.sound else "-")
+            print(f"{name:<10} {state:<11} {info.health.status:<9} {model.id:<26} {own:<48} {seconds:<8} {end:<4} "
+                  f"{sound:<6} {price}")
         for source in dict.fromkeys(f"{m.price_source}, read {m.price_read}" for m in info.models if m.price_source):
             print(f"{'':<10} prices: {source}")
         for note in dict.fromkeys(m.price_note for m in info.models if m.price_note):
@@ -103,8 +109,8 @@ async def providers(settings: Settings, _args: argparse.Namespace) -> int:
 
 async def tasks(settings: Settings, args: argparse.Namespace) -> int:
     async with open_service(settings, follow=False) as service:
-        recent = service.list(limit=args.limit)
-        spent = service.spent_today()
+        recent = await service.list(limit=args.limit)
+        spent = await service.spent_today()
     if not recent:
         print("no tasks yet", file=sys.stderr)
     for task in recent:
@@ -125,6 +131,13 @@ def _task_line(task: Task) -> str:
     where = plain(task.video_path or task.video_url or task.error)
     return (f"{task.task_id}  {task.status:<10} {task.progress:>3}%  {task.provider:<9} {_dollars(task.cost_usd):>7}  "
             f"{task.created_at}  {where}")
+
+
+def _prices(usd: dict[str, float | None]) -> str:
+    """`$0.45/5s, $0.90/10s`; `-` when no length has a published price."""
+    if all(p is None for p in usd.values()):
+        return "-"
+    return ", ".join(f"{_dollars(p)}/{d}s" for d, p in usd.items())
 
 
 def _dollars(amount: float | None) -> str:

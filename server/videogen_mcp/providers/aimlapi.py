@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import httpx2
 
 from videogen_mcp.errors import KeyRejected, OutOfCredit
-from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest, dig, optional_fields
+from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest, dig, offering_fields, optional_fields
 
 #: AI/ML API bills in credits: $1 = 2,000,000 credits (providers/API.md "Prices").
 CREDITS_PER_USD = 2_000_000
@@ -32,13 +32,14 @@ class AimlApi(Adapter):
     #: Its docs: 401 invalid key, 403 out of credits (whatever the message says).
     status_meanings: ClassVar[Mapping[int, type[KeyRejected | OutOfCredit]]] = {403: OutOfCredit}
 
-    def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
+    def submit_request(self, req: SubmitRequest, image_ref: str, end_ref: str | None = None) -> httpx2.Request:
         body = {
             "model": req.offering.provider_model_id,
             "image_url": image_ref,
             "prompt": req.prompt,
             "duration": req.duration,
-            **optional_fields(negative_prompt=req.negative_prompt, cfg_scale=req.guidance_scale),
+            **optional_fields(negative_prompt=req.negative_prompt),
+            **offering_fields(req, end_ref),
         }
         return self.request("POST", "/v2/video/generations", json=body)
 

@@ -31,6 +31,10 @@ class SubmitRequest:
     duration: int
     negative_prompt: str | None = None
     guidance_scale: float | None = None
+    #: The last frame, checked like the first; only for offerings with an end frame.
+    end_image: ImageInput | None = None
+    #: Native audio; sent (as False when None) wherever the offering has an audio field.
+    sound: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,9 @@ class HttpProvider:
 
     async def submit(self, req: SubmitRequest, image: ImageInput) -> str:
         """Submit the job; returns the provider's task id."""
-        reply = await self.http.send(self.submit_request(req, await self.image_reference(image)), idempotent=False)
+        image_ref = await self.image_reference(image)
+        end_ref = await self.image_reference(req.end_image) if req.end_image is not None else None
+        reply = await self.http.send(self.submit_request(req, image_ref, end_ref), idempotent=False)
         try:
             task_id = self.parse_submit(reply)
         except UnexpectedReply as exc:  # a 2xx we cannot read may still have started a paid job
@@ -207,7 +213,7 @@ class HttpProvider:
         return None
 
     # Translation, one provider each.
-    def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
+    def submit_request(self, req: SubmitRequest, image_ref: str, end_ref: str | None = None) -> httpx2.Request:
         raise NotImplementedError
 
     def parse_submit(self, body: Any) -> str:
@@ -237,6 +243,25 @@ Adapter = HttpProvider
 
 def optional_fields(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def offering_fields(req: SubmitRequest, end_ref: str | None) -> dict[str, Any]:
+    """The fields named by the offering's catalog row: guidance, the end frame, and the audio flag (always sent
+    where the model has one, False unless asked, so no provider default bills for audio unasked)."""
+    offering = req.offering
+    fields: dict[str, Any] = {}
+    if offering.guidance_parameter and req.guidance_scale is not None:
+        fields[offering.guidance_parameter] = req.guidance_scale
+    if offering.end_image_field and end_ref is not None:
+        fields[offering.end_image_field] = end_ref
+    if offering.sound_field:
+        fields[offering.sound_field] = bool(req.sound)
+    return fields
+
+
+def wire_duration(req: SubmitRequest, usual: type) -> int | str:
+    """The duration in the form the offering documents, else the provider's usual one."""
+    return (req.offering.duration_wire or usual)(req.duration)
 
 
 def dig(body: Any, *keys: str | int) -> Any:

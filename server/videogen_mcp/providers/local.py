@@ -110,6 +110,8 @@ class Local:
         job_id = f"local-{uuid.uuid4().hex}"
         self._staging.mkdir(parents=True, exist_ok=True)
         self._path(job_id, ".src").write_bytes(data)
+        if req.end_image is not None:
+            self._path(job_id, ".end").write_bytes((await self.prepare_image(req.end_image)).data or b"")
         self._path(job_id, ".json").write_text(json.dumps({"prompt": req.prompt, "duration": req.duration}))
         self._start(job_id)
         return job_id
@@ -169,8 +171,10 @@ class Local:
         with self._slots:
             job.started = time.monotonic()
             try:
+                end = self._path(job.id, ".end")
                 render(self._path(job.id, ".src").read_bytes(), request["prompt"], int(request["duration"]), part,
-                       lambda done, total: _advance(job, done, total))
+                       lambda done, total: _advance(job, done, total),
+                       end_image=end.read_bytes() if end.is_file() else None)
                 os.replace(part, self._path(job.id, ".mp4"))
                 job.finished = True
             except Exception as exc:
@@ -178,7 +182,8 @@ class Local:
                 job.error = f"rendering failed ({type(exc).__name__}: {exc})"
             finally:
                 part.unlink(missing_ok=True)
-        for suffix in (".src", ".json"):  # the input is spent; a render cut by a restart never got here and keeps it
+        # the input is spent; a render cut by a restart never got here and keeps it
+        for suffix in (".src", ".end", ".json"):
             self._path(job.id, suffix).unlink(missing_ok=True)
 
     def _path(self, job_id: str, suffix: str) -> Path:

@@ -6,7 +6,16 @@ from typing import Any
 
 import httpx2
 
-from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest, as_int, dig, optional_fields
+from videogen_mcp.providers.base import (
+    Adapter,
+    PollResult,
+    SubmitRequest,
+    as_int,
+    dig,
+    offering_fields,
+    optional_fields,
+    wire_duration,
+)
 
 STATUSES = {
     "TASK_STATUS_QUEUED": "queued",
@@ -23,15 +32,14 @@ class MyRouter(Adapter):
     default_base_url = "https://api.myrouter.ai"
     reports_progress = True
 
-    def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
+    def submit_request(self, req: SubmitRequest, image_ref: str, end_ref: str | None = None) -> httpx2.Request:
         offering = req.offering
-        guidance = {offering.guidance_parameter: req.guidance_scale} if req.guidance_scale is not None else {}
         body = {
             "image": image_ref,
             "prompt": req.prompt,
-            "duration": str(req.duration),
+            "duration": wire_duration(req, str),  # a string for the v2 models; v3.0 documents an integer
             **optional_fields(mode=offering.mode, negative_prompt=req.negative_prompt),
-            **guidance,
+            **offering_fields(req, end_ref),
         }
         return self.request("POST", f"/v3/async/{offering.provider_model_id}", json=body)
 

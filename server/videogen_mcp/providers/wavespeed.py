@@ -10,7 +10,15 @@ import httpx2
 
 from videogen_mcp.errors import ProviderError
 from videogen_mcp.images import ImageInput
-from videogen_mcp.providers.base import Adapter, PollResult, SubmitRequest, dig, optional_fields
+from videogen_mcp.providers.base import (
+    Adapter,
+    PollResult,
+    SubmitRequest,
+    dig,
+    offering_fields,
+    optional_fields,
+    wire_duration,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +56,13 @@ class WaveSpeed(Adapter):
             raise self.unexpected("the upload reply has no download_url")
         return url
 
-    def submit_request(self, req: SubmitRequest, image_ref: str) -> httpx2.Request:
+    def submit_request(self, req: SubmitRequest, image_ref: str, end_ref: str | None = None) -> httpx2.Request:
         body = {
             "image": image_ref,
             "prompt": req.prompt,
-            "duration": self.duration_type(req.duration),
-            **optional_fields(negative_prompt=req.negative_prompt, guidance_scale=req.guidance_scale),
+            "duration": wire_duration(req, self.duration_type),
+            **optional_fields(negative_prompt=req.negative_prompt),
+            **offering_fields(req, end_ref),
         }
         return self.request("POST", f"/api/v3/{req.offering.provider_model_id}", json=body)
 

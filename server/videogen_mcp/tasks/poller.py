@@ -50,6 +50,11 @@ LEASE_TTL = 30.0
 DEFAULT_POLL_BUDGET = 20.0
 #: How often a process that does not hold a task's lease re-reads it (to wake its own waiters).
 OBSERVE_INTERVAL = 1.0
+#: The same, where the store pushes other processes' changes (PostgreSQL): the re-read is then only to take over
+#: a task whose holder died (within LEASE_TTL plus this) and to catch a change notification that went missing.
+TAKEOVER_INTERVAL = 5.0
+#: Longest a clean stop waits to hand its leases back (they lapse on their own anyway).
+RELEASE_TIMEOUT = 3.0
 #: How often the store is scanned for unfinished tasks nobody here follows (made, or handed back at a clean
 #: stop, by another process): a released task is polled here within about this long. One indexed read of ids.
 RESCAN_INTERVAL = 1.0
@@ -106,6 +111,7 @@ class Poller:
         self._group = task_group
         self._following: set[str] = set()
         self._typical_times = TypicalTimes(store)
+        self._replans: dict[tuple[str, str, int], anyio.Event] = {}
         self._held: dict[str, anyio.CancelScope] = {}
         self._lost: set[str] = set()
         self._renewing = False
@@ -119,38 +125,52 @@ class Poller:
         """The tasks this process follows now (empty once every one it took on has finished)."""
         return frozenset(self._following)
 
-    def release(self) -> None:
-        """Clean shutdown: hand this process's leases back so the next start resumes at once."""
-        try:
-            self._store.release(self.owner)
-        except StorageError as exc:  # the leases lapse on their own within LEASE_TTL
-            log.warning("could not hand the task leases back: %s", exc)
+    async def release(self) -> None:
+        """Clean shutdown: hand this process's leases back so the next start resumes at once (even while the
+        server is being cancelled)."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(RELEASE_TIMEOUT):
+            try:
+                await self._store.release(self.owner)
+            except StorageError as exc:  # the leases lapse on their own within LEASE_TTL
+                log.warning("could not hand the task leases back: %s", exc)
 
-    def follow(self, task_id: str, submission: Submission | None = None) -> None:
+    async def follow(self, task_id: str, submission: Submission | None = None) -> None:
         """Follow an unfinished task of a configured provider (once: later calls change nothing)."""
         if task_id in self._following:
             return
-        task = self._store.get(task_id)
-        if task is None or task.finished or task.provider not in self._adapters:
+        task = await self._store.get(task_id)
+        if task is None or task.finished or task.provider not in self._adapters or task_id in self._following:
             return
+        self._start(task_id, submission)
+
+    def _start(self, task_id: str, submission: Submission | None = None) -> None:
         self._following.add(task_id)
         self._group.start_soon(self._follow, task_id, submission, name=f"follow {task_id}")
 
     async def resume(self) -> None:
         """Called at start-up: follow every unfinished task left by an earlier run."""
-        for task in self._store.unfinished():
+        for task in await self._store.unfinished():
             if task.provider not in self._adapters:
                 log.warning("task %s needs %s, which is not configured; not following it", task.task_id, task.provider)
-            self.follow(task.task_id)
+            elif await self._interrupted_long_ago(task):
+                await self._save(task, status="failed", error=INTERRUPTED)  # before anyone is answered
+            elif task.task_id not in self._following:
+                self._start(task.task_id)
+
+    async def _interrupted_long_ago(self, task: Task) -> bool:
+        """A task with no provider id past the submit grace: its submitter stopped. True once we hold its lease."""
+        if task.provider_task_id is not None or elapsed_seconds(task, since=task.updated_at) < SUBMIT_GRACE:
+            return False
+        return await self._claim(task)
 
     async def rescan_forever(self) -> None:
         """Pick up tasks another process created and may have left (it stopped, its lease lapses)."""
         await run_every(RESCAN_INTERVAL, self._rescan, "scanning the store for unfinished tasks", wait_first=True)
 
     async def _rescan(self) -> None:
-        for task_id in self._store.unfinished_ids():
+        for task_id in await self._store.unfinished_ids():
             if task_id not in self._following:
-                self.follow(task_id)
+                await self.follow(task_id)
 
     async def _follow(self, task_id: str, submission: Submission | None) -> None:
         try:
@@ -169,8 +189,8 @@ class Poller:
                 submission.done.set()
 
     async def _follow_once(self, task_id: str, submission: Submission | None) -> None:
-        task = self._task(task_id)
-        if not self._claim(task):
+        task = await self._task(task_id)
+        if not await self._claim(task):
             task = await self._observe(task_id)  # another process follows it; take over if it stops
             if task.finished:
                 return
@@ -204,7 +224,7 @@ class Poller:
         while True:
             await anyio.sleep(self.lease_ttl / 3)
             try:
-                lost = self._store.renew(self.owner, self.lease_ttl, list(self._held))
+                lost = await self._store.renew(self.owner, self.lease_ttl, list(self._held))
             except Exception:  # a busy or broken database must not stop the server: try again next round
                 log.exception("renewing %d task leases failed; trying again in %.0f s", len(self._held),
                               self.lease_ttl / 3)
@@ -215,13 +235,13 @@ class Poller:
                     self._held[task_id].cancel()
 
     async def _submit(self, task_id: str, submission: Submission) -> bool:
-        task = self._task(task_id)
+        task = await self._task(task_id)
 
         async def moving_to(provider: str, failover: list[Failover]) -> None:
             """Record where the job will run (and what it costs there) before submitting there: a crash mid-submit
             names the right one. The new price is held to the budget and the confirmed price first."""
             nonlocal task
-            price = self._charge(task, provider, submission)
+            price = await self._charge(task, provider, submission)
             task = await self._save(task, provider=provider, failover=failover, cost_usd=price.usd)
             if task.provider != provider:
                 raise LeaseLost(task_id)
@@ -247,7 +267,7 @@ class Poller:
         await self._save(task, provider_task_id=provider_task_id, **spent)
         return True
 
-    def _charge(self, task: Task, provider: str, submission: Submission) -> money.Price:
+    async def _charge(self, task: Task, provider: str, submission: Submission) -> money.Price:
         """Price the task at the provider a failover moves it to, within the confirmed price and the budget."""
         price = money.price_of(provider, task.model, task.duration)
         ceiling = submission.price_ceiling
@@ -255,43 +275,47 @@ class Poller:
             raise money.failover_not_confirmed(price, ceiling)
         budget = submission.budget()
         try:
-            self._store.charge(task.task_id, price.usd, price.counted, budget)
+            await self._store.charge(task.task_id, price.usd, price.counted, budget)
         except OverBudget as exc:
             raise money.over_budget(budget.cap if budget else 0.0, price, exc.spent) from None
         return price
 
     async def _has_provider_id(self, task_id: str) -> bool:
         """A task without a provider id whose lease we got: its submitter stopped (or an old row: wait a grace)."""
-        task = self._task(task_id)
+        task = await self._task(task_id)
         if task.provider_task_id is None and not task.finished:
             await anyio.sleep(max(0.0, SUBMIT_GRACE - elapsed_seconds(task, since=task.updated_at)))
-            task = self._task(task_id)
+            task = await self._task(task_id)
             if task.provider_task_id is None and not task.finished:
                 await self._save(task, status="failed", error=INTERRUPTED)
         return task.provider_task_id is not None and not task.finished
 
-    def _claim(self, task: Task) -> bool:
-        return self._store.claim(task.task_id, self.owner, self.lease_ttl)
+    async def _claim(self, task: Task) -> bool:
+        return await self._store.claim(task.task_id, self.owner, self.lease_ttl)
 
     async def _observe(self, task_id: str) -> Task:
-        """Another process holds the task: re-read it, wake our waiters on changes, take over if it lapses."""
-        seen = self._task(task_id).updated_at
+        """Another process holds the task: re-read it, wake our waiters on changes, take over if it lapses.
+
+        Where the store pushes other processes' changes, waiters are woken by those, and the slower re-read
+        only takes over from a dead holder (and catches a notification that went missing)."""
+        seen = (await self._task(task_id)).updated_at
+        interval = TAKEOVER_INTERVAL if self._store.pushes_changes else OBSERVE_INTERVAL
         while True:
-            await anyio.sleep(OBSERVE_INTERVAL)
-            task = self._task(task_id)
+            await anyio.sleep(interval * (0.75 + random.random() / 2) if self._store.pushes_changes else interval)
+            task = await self._task(task_id)
             if task.updated_at != seen:
                 seen = task.updated_at
                 await self._events.publish(task_id)
-            if task.finished or self._claim(task):
+            if task.finished or await self._claim(task):
                 return task
 
     async def _poll_until_finished(self, task_id: str) -> None:
         state = _PollState()
-        task = self._task(task_id)
+        task = await self._task(task_id)
         adapter = self._adapters[task.provider]
         while not task.finished:
-            await anyio.sleep(self._gap(task, state))
-            task = self._task(task_id)
+            await self._wait_for_next_poll(task, state)
+            task = await self._task(task_id)
             if task.finished:  # another process finished it: tell this process's waiters
                 await self._events.publish(task_id)
                 return
@@ -317,11 +341,25 @@ class Poller:
     def _gap(self, task: Task, state: _PollState) -> float:
         schedule = self._schedules[task.provider]
         eta = task.eta_seconds if self._adapters[task.provider].reports_progress else None  # else our own estimate
-        return schedule.gap(elapsed_seconds(task), self.typical(task), eta, state.retry_after, random.random())
+        spread = self._typical_times.shape(task.provider, task.model, task.duration)[1]
+        return schedule.gap(elapsed_seconds(task), self.typical(task), eta, state.retry_after, random.random(),
+                            spread=spread)
+
+    async def _wait_for_next_poll(self, task: Task, state: _PollState) -> None:
+        """Sleep the schedule's gap; when a task of the same kind finishes far from the expected time
+        meanwhile, re-plan from the last poll with what was just learned (at once if that time is past)."""
+        last_poll = anyio.current_time()
+        while True:
+            await self._typical_times.refresh(task.provider, task.model, task.duration)
+            replan = self._replans.setdefault(_kind(task), anyio.Event())
+            with anyio.move_on_after(max(0.0, last_poll + self._gap(task, state) - anyio.current_time())):
+                await replan.wait()
+                continue
+            return
 
     def _give_up_after(self, task: Task) -> float:
-        catalog_time = typical_seconds(task.provider, task.model, task.duration)  # never give up sooner for learning
-        return max(GIVE_UP_FACTOR * max(self.typical(task), catalog_time), GIVE_UP_FLOOR)
+        # The catalog's time only: the learned one counts running tasks, so a stuck task would postpone its own end.
+        return max(GIVE_UP_FACTOR * typical_seconds(task.provider, task.model, task.duration), GIVE_UP_FLOOR)
 
     async def _give_up(self, task: Task) -> None:
         hours = elapsed_seconds(task) / 3600
@@ -351,13 +389,19 @@ class Poller:
             return await self._complete(task, result.video_url or "")
         if result.status in ("failed", "cancelled"):
             return await self._save(task, status=result.status, error=result.error, eta_seconds=None)
-        return await self._save(task, status=result.status, **self._progress(task, result))
+        return await self._save(task, status=result.status, **await self._progress(task, result))
 
-    def _progress(self, task: Task, result: PollResult) -> dict[str, int | None]:
+    async def _progress(self, task: Task, result: PollResult) -> dict[str, int | None]:
         if result.progress is not None:
             return {"progress": max(0, min(result.progress, 99)), "eta_seconds": result.eta_seconds}
+        await self._typical_times.refresh(task.provider, task.model, task.duration)
         seen = self.outlook(task.model_copy(update={"status": result.status}))
         return {"progress": int(seen.progress), "eta_seconds": seen.eta_seconds}  # the Task keeps whole percents
+
+    async def current_outlook(self, task: Task) -> Outlook:
+        """outlook() with this kind's typical time freshly learned (another process may be following the task)."""
+        await self._typical_times.refresh(task.provider, task.model, task.duration)
+        return self.outlook(task)
 
     def outlook(self, task: Task) -> Outlook:
         """The task's progress, message and next likely change, estimated once for every caller."""
@@ -371,7 +415,9 @@ class Poller:
 
     async def _complete(self, task: Task, video_url: str) -> Task:
         done = {"status": "completed", "progress": 100, "video_url": video_url, "eta_seconds": None}
-        self._typical_times.observed(task.provider, task.model, task.duration, task.task_id, elapsed_seconds(task))
+        if await self._typical_times.observed(task.provider, task.model, task.duration, task.task_id,
+                                              elapsed_seconds(task)):
+            self._replans.pop(_kind(task), anyio.Event()).set()  # wake the others of this kind to re-plan
         if self._downloader is None:
             return await self._save(task, **done)
         task = await self._save(task, status="processing", video_url=video_url, progress=99, eta_seconds=None)
@@ -385,18 +431,22 @@ class Poller:
             done["video_url"] = path.as_uri()
         return await self._save(task, **done, video_path=str(path))
 
-    def _task(self, task_id: str) -> Task:
-        task = self._store.get(task_id)
+    async def _task(self, task_id: str) -> Task:
+        task = await self._store.get(task_id)
         assert task is not None, task_id
         return task
 
     async def _save(self, task: Task, **changes: object) -> Task:
         """Write first, then tell waiters and subscribers. A row another process finished is left alone."""
         updated = Task.model_validate({**task.model_dump(), **changes, "updated_at": now_iso()})
-        if not self._store.update(updated, owner=self.owner):
-            updated = self._task(task.task_id)  # finished, or taken over, by another process
+        if not await self._store.update(updated, owner=self.owner):
+            updated = await self._task(task.task_id)  # finished, or taken over, by another process
         await self._events.publish(task.task_id)
         return updated
+
+
+def _kind(task: Task) -> tuple[str, str, int]:
+    return task.provider, task.model, task.duration
 
 
 def _as_videogen_error(exc: Exception) -> VideogenError:

@@ -45,7 +45,7 @@ class Redownloader:
         await run_every(CHECK_INTERVAL, self._check, "retrying failed downloads")
 
     async def _check(self) -> None:
-        for task in self._store.failed_downloads(DOWNLOAD_FAILED):
+        for task in await self._store.failed_downloads(DOWNLOAD_FAILED):
             if self._due(task.task_id):
                 await self._try(task)
 
@@ -62,7 +62,7 @@ class Redownloader:
             self._after_failure(task, exc)
             return
         self._next_try.pop(task.task_id, None)
-        if self._store.record_download(task.task_id, str(path), now_iso()):
+        if await self._store.record_download(task.task_id, str(path), now_iso()):
             log.info("task %s: the video is on disk after a later attempt", task.task_id)
             await self._events.publish(task.task_id)
 

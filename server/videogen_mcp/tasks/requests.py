@@ -46,6 +46,16 @@ class GenerateRequest:
     duration: int = 5
     negative_prompt: NegativePrompt = None
     guidance_scale: GuidanceScale = None
+    #: The last frame, in the same forms as `image`; only on models with an end frame.
+    end_image: str | None = None
+    #: Native audio; None and False both send "no audio" on models that have it.
+    sound: bool | None = None
+
+    def asks_for(self) -> frozenset[str]:
+        """The optional capabilities this request uses, by argument name (as offerings declare them)."""
+        used = {"end_image": self.end_image is not None, "sound": bool(self.sound),
+                "guidance_scale": self.guidance_scale is not None}
+        return frozenset(name for name, on in used.items() if on)
 
 
 class TaskArguments(TypedDict, total=False):

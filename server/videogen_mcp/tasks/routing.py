@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from videogen_mcp import catalog
@@ -52,6 +52,26 @@ class Route:
     @property
     def first(self) -> Attempt:
         return self.attempts[0]
+
+    def keeping(self, check: Callable[[catalog.Offering], None]) -> Route:
+        """Only the attempts whose offering passes `check` (it raises InvalidInput); the first refusal when none does.
+
+        Resellers of one model may differ in what they take (an end frame, a combination), so a call naming no
+        provider goes to those that can serve it as asked, and nothing is sent where it would be refused.
+        """
+        kept, refusals = [], []
+        for attempt in self.attempts:
+            try:
+                check(attempt.offering)
+            except InvalidInput as exc:
+                refusals.append(exc)
+            else:
+                kept.append(attempt)
+        if not kept:
+            raise refusals[0]
+        names = [a.provider.name for a in kept]
+        skipped = [f for f in self.skipped if f.provider in names[1:]]
+        return Route(kept, self.router, skipped, self.explicit)
 
     async def submit(self, request: SubmitRequest, image: ImageInput, moving_to: MovingTo) -> str:
         """Submit at the first provider that takes the job; move on only after a failure that created none."""
@@ -157,4 +177,4 @@ def _serving(provider: str, model_id: str) -> catalog.Offering | None:
 
 
 def _for(request: SubmitRequest, offering: catalog.Offering) -> SubmitRequest:
-    return SubmitRequest(offering, request.prompt, request.duration, request.negative_prompt, request.guidance_scale)
+    return replace(request, offering=offering)

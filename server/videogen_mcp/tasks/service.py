@@ -23,10 +23,10 @@ from videogen_mcp.tasks.poller import DEFAULT_POLL_BUDGET, Poller, Submission
 from videogen_mcp.tasks.redownload import Redownloader
 from videogen_mcp.tasks.requests import GenerateRequest
 from videogen_mcp.tasks.routing import Router
-from videogen_mcp.tasks.store import Budget, OverBudget, TaskStore
+from videogen_mcp.tasks.store import Budget, OverBudget, TaskStore, open_store
 from videogen_mcp.tasks.timing import Outlook, PollSchedule, now_iso
 from videogen_mcp.urlguard import UrlGuard
-from videogen_mcp.validation import check_generate, check_task_arguments
+from videogen_mcp.validation import check_generate, check_offering, check_task_arguments
 
 #: The longest gap between two polls unless VIDEOGEN_POLL_MAX_INTERVAL says otherwise. Polls this sparse
 #: happen only while the video cannot be ready yet (a 1,000-task backlog then costs ~17 polls a second).
@@ -63,10 +63,13 @@ class TaskService:
                 id=o.model.id,
                 provider_model_id=o.provider_model_id,
                 mode=o.mode,
-                durations=list(o.model.durations),
+                durations=list(o.durations),
+                end_image=o.end_image,
+                sound=o.sound,
+                not_together=[sorted(rule.arguments) for rule in o.forbidden],
                 guidance_parameter=o.guidance_parameter,
                 prompt_required=o.prompt_required,
-                price_usd={str(d): o.pricing.price(d) for d in o.model.durations},
+                price_usd={str(d): o.pricing.price(d) for d in o.durations},
                 price_source=o.pricing.source,
                 price_read=o.pricing.read,
                 price_note=o.pricing.note,
@@ -79,20 +82,18 @@ class TaskService:
                             setup=cls.setup(configured), health=self.router.health(name))
 
     # -- submit ------------------------------------------------------------------------------
-    def quote(self, provider: str | None, model: str | None, duration: int) -> money.Price:
+    def quote(self, req: GenerateRequest) -> money.Price:
         """What a call would cost at the provider it would go to first (for a confirmation before generate), or
-        InvalidInput when no provider can serve it."""
-        route = self.router.route(provider, model)
-        if duration not in route.first.offering.model.durations:
-            raise InvalidInput(f"duration must be 5 or 10 seconds, got {duration}")
-        return money.price_of(route.first.provider.name, route.first.offering.model.id, duration)
+        InvalidInput when no provider can serve it as asked."""
+        route = self.router.route(req.provider, req.model).keeping(lambda offering: check_offering(req, offering))
+        return money.price_of(route.first.provider.name, route.first.offering.model.id, req.duration)
 
     def confirmation_due(self, price: money.Price) -> bool:
         return money.confirmation_due(self.settings, price)
 
-    def spent_today(self) -> float:
+    async def spent_today(self) -> float:
         """What the tasks created in the last 24 h count against the daily budget together, in USD."""
-        return self._store.spent_since(money.window_start())
+        return await self._store.spent_since(money.window_start())
 
     async def generate(
         self, req: GenerateRequest, *, allow_local_files: bool = True, submit_wait: float = math.inf,
@@ -109,33 +110,37 @@ class TaskService:
         check_generate(req)
         if not req.prompt.strip():
             raise InvalidInput("prompt is blank: describe what should happen in the video")
-        route = self.router.route(req.provider, req.model)
+        route = self.router.route(req.provider, req.model).keeping(lambda offering: check_offering(req, offering))
         adapter, offering = route.first.provider, route.first.offering
-        if req.duration not in offering.model.durations:
-            raise InvalidInput(f"duration must be 5 or 10 seconds, got {req.duration}")
         price = money.price_of(adapter.name, offering.model.id, req.duration)
         if self.confirmation_due(price) and (confirmed_usd is None or price.counted > confirmed_usd):
             raise money.confirmation_needed(self.settings, price, "it was not confirmed at that price")
-        image = await anyio.to_thread.run_sync(lambda: load_image(req.image, allow_local=allow_local_files))
-        image = await adapter.prepare_image(image)
+        image = await self._image(adapter, req.image, allow_local_files)
+        end_image = await self._image(adapter, req.end_image, allow_local_files) if req.end_image else None
         task = self._new_task(adapter.name, offering.model.id, req).model_copy(
             update={"failover": route.skipped, "cost_usd": price.usd})
-        self._insert(task, _request_record(req, image, offering), price)
+        await self._insert(task, _request_record(req, image, offering, end_image), price)
         await self.events.publish(task.task_id, created=True)
         submission = Submission(SubmitRequest(offering, req.prompt, req.duration, req.negative_prompt,
-                                              req.guidance_scale), image, route, budget=self._budget,
-                                price_ceiling=self._price_ceiling(confirmed_usd))
-        self._poller.follow(task.task_id, submission)
+                                              req.guidance_scale, end_image, req.sound), image, route,
+                                budget=self._budget, price_ceiling=self._price_ceiling(confirmed_usd))
+        await self._poller.follow(task.task_id, submission)
         with anyio.move_on_after(submit_wait):
             await submission.done.wait()
         if submission.error is not None:
             raise submission.error
-        return self.get(task.task_id)
+        return await self.get(task.task_id)
 
-    def _insert(self, task: Task, request: dict[str, object], price: money.Price) -> None:
+    @staticmethod
+    async def _image(adapter: Provider, ref: str, allow_local_files: bool) -> ImageInput:
+        """An image argument loaded and checked, then made ready for the provider (before any task is stored)."""
+        image = await anyio.to_thread.run_sync(lambda: load_image(ref, allow_local=allow_local_files))
+        return await adapter.prepare_image(image)
+
+    async def _insert(self, task: Task, request: dict[str, object], price: money.Price) -> None:
         try:
-            self._store.insert(task, request, self._poller.owner, self._poller.lease_ttl, counted_usd=price.counted,
-                               budget=self._budget())
+            await self._store.insert(task, request, self._poller.owner, self._poller.lease_ttl,
+                                     counted_usd=price.counted, budget=self._budget())
         except OverBudget as exc:
             raise money.over_budget(self.settings.daily_budget_usd or 0.0, price, exc.spent) from None
 
@@ -157,30 +162,30 @@ class TaskService:
                     duration=req.duration, created_at=stamp, updated_at=stamp, resource_uri=resource_uri(task_id))
 
     # -- read --------------------------------------------------------------------------------
-    def get(self, task_id: str) -> Task:
+    async def get(self, task_id: str) -> Task:
         check_task_arguments(task_id=task_id)
-        task = self._store.get(task_id.strip())
+        task = await self._store.get(task_id.strip())
         if task is None:
             raise TaskNotFound(f"no task has id {task_id!r}; call list_tasks to see the stored tasks")
         return task
 
-    def list(self, status: str | None = None, limit: int = 20) -> list[Task]:
+    async def list(self, status: str | None = None, limit: int = 20) -> list[Task]:
         check_task_arguments(status=status, limit=limit)
-        return self._store.list(status, limit)
+        return await self._store.list(status, limit)
 
-    def page(self, offset: int, size: int) -> tuple[list[Task], bool]:
+    async def page(self, offset: int, size: int) -> tuple[list[Task], bool]:
         """Tasks newest first from `offset`, and whether more follow (cursor paging)."""
-        tasks = self._store.list(None, offset + size + 1)
+        tasks = await self._store.list(None, offset + size + 1)
         return tasks[offset:offset + size], len(tasks) > offset + size
 
     async def cancel(self, task_id: str) -> Task:
         """Cancel a task: cancelled in the store before this returns, whatever the provider does later, and no
         longer polled; the provider's own cancel, where it documents one, is asked for once, best effort."""
-        task = self.get(task_id)
+        task = await self.get(task_id)
         if task.finished:
             raise TaskFinished(f"task {task.task_id} is already {task.status}, so there is nothing to cancel")
-        if not self._store.cancel(task.task_id, CANCELLING, now_iso()):
-            finished = self.get(task.task_id)
+        if not await self._store.cancel(task.task_id, CANCELLING, now_iso()):
+            finished = await self.get(task.task_id)
             raise TaskFinished(f"task {task.task_id} {finished.status} before it could be cancelled")
         await self.events.publish(task.task_id)
         adapter = self._adapters.get(task.provider)
@@ -189,17 +194,17 @@ class TaskService:
             with anyio.move_on_after(CANCEL_WAIT):
                 confirmed = False
                 confirmed = await adapter.cancel(task.provider_task_id)
-        self._store.cancel(task.task_id, _cancel_note(task, confirmed), now_iso())
+        await self._store.cancel(task.task_id, _cancel_note(task, confirmed), now_iso())
         await self.events.publish(task.task_id)
-        return self.get(task.task_id)
+        return await self.get(task.task_id)
 
     async def wait(self, task_id: str, seconds: float, report: ProgressReport | None = None) -> Task:
         """Wait up to `seconds` for the task to finish, reporting rising progress; never polls a provider."""
         check_task_arguments(task_id=task_id, wait_seconds=seconds)
         task_id = task_id.strip()
-        task = self.get(task_id)
+        task = await self.get(task_id)
         if not task.finished:
-            self._poller.follow(task_id)  # a task another process made (and perhaps left) is followed here too
+            await self._poller.follow(task_id)  # a task another process made (and perhaps left) is followed here too
         if report is None and (task.finished or seconds <= 0):
             return task  # nothing to wait for or report: one read
         deadline = anyio.current_time() + seconds
@@ -207,9 +212,9 @@ class TaskService:
         with self.events.watching(task_id) as next_change:
             while True:
                 changed = next_change()
-                task = self.get(task_id)
+                task = await self.get(task_id)
                 if report is not None:
-                    value, message = self._progress(task)
+                    value, message = await self._progress(task)
                     if value > last:
                         await report(value, message)
                         last = value
@@ -219,13 +224,13 @@ class TaskService:
                 with anyio.move_on_after(min(left, PROGRESS_TICK) if report else left):
                     await changed.wait()
 
-    def _progress(self, task: Task) -> tuple[float, str]:
-        seen = self.outlook(task)
+    async def _progress(self, task: Task) -> tuple[float, str]:
+        seen = await self.outlook(task)
         return seen.progress, seen.message
 
-    def outlook(self, task: Task) -> Outlook:
+    async def outlook(self, task: Task) -> Outlook:
         """Progress, progress message and when the next change is likely (see Poller.outlook)."""
-        return self._poller.outlook(task)
+        return await self._poller.current_outlook(task)
 
 
 def _cancel_note(task: Task, confirmed: bool | None) -> str:
@@ -243,46 +248,52 @@ def _cancel_note(task: Task, confirmed: bool | None) -> str:
             "finish and be billed")
 
 
-def _request_record(req: GenerateRequest, image: ImageInput, offering: catalog.Offering) -> dict[str, object]:
+def _request_record(req: GenerateRequest, image: ImageInput, offering: catalog.Offering,
+                    end_image: ImageInput | None = None) -> dict[str, object]:
     """What the store keeps of the request: never the image bytes."""
     return {
-        "image": image.url or f"{image.mime} {image.width}x{image.height}",
+        "image": _image_note(image),
         "negative_prompt": req.negative_prompt,
         "guidance_scale": req.guidance_scale,
         "provider_model_id": offering.provider_model_id,
+        "end_image": _image_note(end_image) if end_image else None,
+        "sound": bool(req.sound),
     }
+
+
+def _image_note(image: ImageInput) -> str:
+    return image.url or f"{image.mime} {image.width}x{image.height}"
 
 
 @asynccontextmanager
 async def open_service(settings: Settings, *, follow: bool = True) -> AsyncIterator[TaskService]:
-    """Open the store, the HTTP client and the poller's task group; resume unfinished tasks if `follow`.
+    """Open the store (PostgreSQL if VIDEOGEN_DATABASE_URL is set, else SQLite in the data dir), the HTTP client
+    and the poller's task group; resume unfinished tasks if `follow`.
 
     Read-only commands (tasks, providers) pass follow=False so they never touch another process's tasks.
     """
-    store = TaskStore(settings.data_dir / "tasks.db")
-    try:
-        async with unwrap_single_error(), new_client() as client, anyio.create_task_group() as group:
-            adapters = build_adapters(settings, client)
-            events = TaskEvents()
-            guard = UrlGuard(settings.allow_private_urls)
-            downloader = (Downloader(client, settings.data_dir / "videos", guard=guard, adapters=adapters)
-                          if settings.download else None)
-            schedules = _schedules(settings, adapters)
-            budget = DEFAULT_POLL_BUDGET if settings.poll_budget is None else settings.poll_budget
-            poller = Poller(store, events, adapters, downloader, schedules, group, poll_budget=budget)
-            service = TaskService(settings, store, events, adapters, poller)
-            if follow:
-                await poller.resume()
-                group.start_soon(poller.rescan_forever)
-                if downloader is not None:
-                    group.start_soon(Redownloader(store, events, downloader).run_forever)
-            try:
-                yield service
-            finally:
-                poller.release()
-            group.cancel_scope.cancel()
-    finally:
-        store.close()
+    async with unwrap_single_error(), open_store(settings) as store, new_client() as client, \
+            anyio.create_task_group() as group:
+        adapters = build_adapters(settings, client)
+        events = TaskEvents()
+        guard = UrlGuard(settings.allow_private_urls)
+        downloader = (Downloader(client, settings.data_dir / "videos", guard=guard, adapters=adapters)
+                      if settings.download else None)
+        schedules = _schedules(settings, adapters)
+        budget = DEFAULT_POLL_BUDGET if settings.poll_budget is None else settings.poll_budget
+        poller = Poller(store, events, adapters, downloader, schedules, group, poll_budget=budget)
+        service = TaskService(settings, store, events, adapters, poller)
+        if follow:
+            group.start_soon(store.relay_changes, events)
+            await poller.resume()
+            group.start_soon(poller.rescan_forever)
+            if downloader is not None:
+                group.start_soon(Redownloader(store, events, downloader).run_forever)
+        try:
+            yield service
+        finally:
+            await poller.release()
+        group.cancel_scope.cancel()
 
 
 @asynccontextmanager

@@ -80,14 +80,19 @@ def _left(eta: int | None) -> str:
     return f"about {round(eta / 60)} min left"
 
 
-#: Spread of generation times around the model's typical one (log-normal sigma; benchmarks/poll_schedule.py).
-SPREAD = 0.3
-#: Dense polling starts this many SPREADs before the typical time: about 62% of jobs finish after it.
-DENSE_FROM_Z = -0.3
-#: Past one SPREAD beyond the typical time, the dense gap grows by this factor per SPREAD (a slow job).
-LATE_GROWTH = 0.5
-#: Polls before the dense window close in on it: the gap is this fraction of the time left to the window
-#: (or, with a provider ETA, of the time it says is left).
+#: The job-length model the gaps come from, a mixture of three log-normals (weight, median, log spread):
+#: early failures (a job the provider accepts, then rejects within seconds: a content filter, a bad image;
+#: the weight is what makes every failure 3-15 s after submit reported within 3 s at this POLL_PRICE),
+FAILURE = (0.2, 10.0, 0.8)
+#: a broad component for a typical time that is wrong by a large factor either way (a fast reseller, a
+#: congested queue; median the typical time), and the body, the rest, around the typical time (SPREAD).
+BROAD_WEIGHT, BROAD_SPREAD = 0.1, 1.0
+#: Log spread of generation times around the typical one when it is known: the issue-13 near band, 0.7-1.4x
+#: the typical time, is about +-2 SPREAD (benchmarks/poll_schedule.py).
+SPREAD = 0.2
+#: What one poll is worth in seconds of detection delay: gap = sqrt(2 POLL_PRICE / hazard).
+POLL_PRICE = 0.03
+#: With a provider ETA, the gap is at most this fraction of what it says is left.
 APPROACH = 0.3
 #: Gaps above the floor are shortened by up to this fraction at random, so tasks started together spread out.
 JITTER = 0.15
@@ -95,32 +100,57 @@ JITTER = 0.15
 
 @dataclass(frozen=True)
 class PollSchedule:
-    """Sparse while the video is unlikely to be ready, every `min_gap` where it most likely finishes.
+    """Poll often where a job is likely to end now, given that it has not ended yet; rarely elsewhere.
 
-    Without a provider ETA, generation times are taken as log-normal around the model's typical time:
-    polls close in on a window that starts a little before the typical time, then come every `min_gap`
-    (the floor, VIDEOGEN_POLL_INTERVAL), growing slowly for a job far slower than usual. With a provider
-    ETA, the gap is APPROACH times what the provider says is left. Minimising polls for a given median detection
-    delay gives exactly this shape: poll at the floor wherever the completion hazard is high, rarely elsewhere.
+    A poll every g seconds finds a job ending at t about g/2 late, so with n(t) polls a second the expected
+    delay is the integral of f/(2n) and the expected polls that of S*n (f the density of job lengths, S the
+    chance a job is still running). Minimising delay + POLL_PRICE x polls (which also minimises their
+    product, the detection cost, for the polls it spends) gives n = sqrt(h / (2 POLL_PRICE)), h = f/S the
+    hazard: gap = sqrt(2 POLL_PRICE / h). The hazard is that of a mixture (FAILURE, BROAD_WEIGHT, SPREAD):
+    the failures make it high in the first seconds (a few cheap early probes: a rejection is reported
+    within ~3 s), the body makes it high around the typical time (polls at about the floor there), and
+    the broad component keeps it from vanishing elsewhere, so a job 3x faster or slower than expected
+    is still polled every few seconds (gaps grow about as the square root of the time elapsed). The gap
+    is then held between the floor `min_gap` (VIDEOGEN_POLL_INTERVAL) and `max_gap`, and never under a
+    Retry-After. `spread` is the body's log spread: wider while the typical time is learned from few tasks.
     """
 
     min_gap: float
     max_gap: float
 
     def gap(
-        self, elapsed: float, typical: float, eta: int | None, retry_after: float | None = None, jitter: float = 0.0
+        self, elapsed: float, typical: float, eta: int | None, retry_after: float | None = None, jitter: float = 0.0,
+        spread: float = SPREAD,
     ) -> float:
-        """Seconds to wait before the next poll; `jitter` in [0, 1) shortens gaps above the floor."""
-        gap = APPROACH * max(eta, 0) if eta is not None else self._gap_without_eta(elapsed, typical)
+        """Seconds to wait before the next poll; `jitter` in [0, 1) shortens gaps above the floor. A provider
+        ETA can only shorten the gap (to APPROACH times what it says is left)."""
+        gap = self._model_gap(elapsed, typical, spread) if typical > 0 else self.min_gap
+        if eta is not None:
+            gap = min(gap, APPROACH * max(eta, 0))
         gap = min(gap, self.max_gap)
         gap -= (gap - self.min_gap) * JITTER * jitter if gap > self.min_gap else 0.0
         return max(gap, self.min_gap, retry_after or 0.0)
 
-    def _gap_without_eta(self, elapsed: float, typical: float) -> float:
-        if typical <= 0:
-            return self.min_gap
-        dense_from = typical * math.exp(DENSE_FROM_Z * SPREAD)
-        if elapsed < dense_from:
-            return min(APPROACH * (dense_from - elapsed), typical / 4)  # a short job is never left alone long
-        lateness = math.log(max(elapsed, 1e-9) / typical) / SPREAD - 1
-        return self.min_gap * math.exp(LATE_GROWTH * max(0.0, lateness))
+    def _model_gap(self, elapsed: float, typical: float, spread: float) -> float:
+        """The wait until the optimal poll rate sqrt(h / 2 POLL_PRICE), summed from now, reaches one poll
+        (rather than sqrt(2 POLL_PRICE / h) at this instant: the hazard climbs fast in the first seconds)."""
+        waited = due = 0.0
+        while due < 1 and waited < self.max_gap:
+            rate = math.sqrt(hazard(elapsed + waited, typical, spread) / (2 * POLL_PRICE))
+            step = min(0.2 / rate, 0.1 * (elapsed + waited) + 0.1, self.max_gap - waited)
+            waited, due = waited + step, due + rate * step
+        return waited
+
+
+def hazard(elapsed: float, typical: float, spread: float = SPREAD) -> float:
+    """The chance a second that a job still running after `elapsed` s ends now, under the mixture above."""
+    fail_weight, fail_median, fail_spread = FAILURE
+    parts = [(fail_weight, fail_median, fail_spread), (BROAD_WEIGHT, typical, BROAD_SPREAD),
+             (1 - fail_weight - BROAD_WEIGHT, typical, spread)]
+    t = max(elapsed, 0.1)
+    density = survival = 0.0
+    for weight, median, sigma in parts:
+        z = math.log(t / median) / sigma
+        density += weight * math.exp(-z * z / 2) / (sigma * t * math.sqrt(2 * math.pi))
+        survival += weight * math.erfc(z / math.sqrt(2)) / 2
+    return max(density / max(survival, 1e-300), 1e-12)
