@@ -66,7 +66,8 @@ class ModelInfo(BaseModel):
     guidance_parameter: str | None = Field(description="The provider's name for guidance_scale; null: none taken.")
     prompt_required: bool
     price_usd: dict[str, float | None] | None = Field(description="Price in USD per duration (seconds as key); "
-                                                      "null where not published (price_note says why).")
+                                                      "null where not published, and null as a whole when no "
+                                                      "duration's is (price_note says why).")
     price_source: str | None = Field(default=None, description="Where the prices were read.")
     price_read: str | None = Field(default=None, description="When the prices were read (ISO 8601 date).")
     price_note: str | None = Field(default=None, description="Why a price is null, or how it was taken.")

@@ -21,7 +21,9 @@ def test_generate_without_a_terminal_refuses_a_costly_run_unless_yes(fake, tmp_p
 def test_providers_prints_prices_and_their_source(fake, tmp_path):
     shown = run_cli(["providers"], server_env(fake, tmp_path / "data"))
     assert shown.returncode == 0
-    assert "$0.45/5s, $0.90/10s" in shown.stdout and "?/5s" in shown.stdout
+    assert "$0.45/5s, $0.90/10s" in shown.stdout and "$0.39/5s, ?/10s" in shown.stdout  # gptproto: no 10 s price
+    v3 = next(line for line in shown.stdout.splitlines() if "kwaivgi/kling-v3.0-pro/image-to-video" in line)
+    assert v3.endswith(" ?")  # no published price at any length: one mark, not thirteen
     assert "prices: WaveSpeed model page" in shown.stdout
 
 

@@ -134,9 +134,9 @@ def _task_line(task: Task) -> str:
 
 
 def _prices(usd: dict[str, float | None]) -> str:
-    """`$0.45/5s, $0.90/10s`; `-` when no length has a published price."""
+    """`$0.45/5s, $0.90/10s`; one `?` when no length has a published price."""
     if all(p is None for p in usd.values()):
-        return "-"
+        return "?"
     return ", ".join(f"{_dollars(p)}/{d}s" for d, p in usd.items())
 
 

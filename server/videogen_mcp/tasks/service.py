@@ -69,7 +69,7 @@ class TaskService:
                 not_together=[sorted(rule.arguments) for rule in o.forbidden],
                 guidance_parameter=o.guidance_parameter,
                 prompt_required=o.prompt_required,
-                price_usd={str(d): o.pricing.price(d) for d in o.durations},
+                price_usd=_prices(o),
                 price_source=o.pricing.source,
                 price_read=o.pricing.read,
                 price_note=o.pricing.note,
@@ -314,3 +314,9 @@ def _schedules(settings: Settings, adapters: dict[str, Provider]) -> dict[str, P
         max_gap = max(settings.poll_max_interval or DEFAULT_MAX_GAP, min_gap)
         schedules[name] = PollSchedule(min_gap, max_gap)
     return schedules
+
+
+def _prices(offering: catalog.Offering) -> dict[str, float | None] | None:
+    """The offering's price per length (null where unpublished); null as a whole when no length has one."""
+    usd = {str(d): offering.pricing.price(d) for d in offering.durations}
+    return usd if any(p is not None for p in usd.values()) else None
