@@ -15,7 +15,8 @@ def test_generate_without_a_terminal_refuses_a_costly_run_unless_yes(fake, tmp_p
     done = run_cli(["generate", "--image", str(png), "--prompt", "a cat", "--yes"], env)
     assert done.returncode == 0, done.stderr
     listed = run_cli(["tasks"], env)
-    assert "$0.45" in listed.stdout and "last 24 h: $0.45" in listed.stdout
+    assert "$0.45" in listed.stdout and "last 24 h: $0.45" in listed.stderr
+    assert len(listed.stdout.splitlines()) == 1  # one line per task, the total aside
 
 
 def test_providers_prints_prices_and_their_source(fake, tmp_path):

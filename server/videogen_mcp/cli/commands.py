@@ -116,7 +116,9 @@ async def tasks(settings: Settings, args: argparse.Namespace) -> int:
     for task in recent:
         print(_task_line(task))
     cap = settings.daily_budget_usd
-    print(f"last 24 h: ${spent:.2f}" + (f" of the ${cap:.2f} daily budget" if cap is not None else ""))
+    # stderr, as "no tasks yet": stdout stays one task per line for scripts
+    print(f"last 24 h: ${spent:.2f}" + (f" of the ${cap:.2f} daily budget" if cap is not None else ""),
+          file=sys.stderr)
     return 0
 
 
