@@ -191,8 +191,9 @@ def _add_tools(server: MCPServer, state: AppState) -> None:
         provider: Annotated[str | None, Field(description=PROVIDER_ARGUMENT)] = None,
         model: Annotated[str | None, Field(description="Canonical model id such as kling-v2.1-i2v-pro "
                                                        "(the default); see list_providers.")] = None,
-        duration: Annotated[int, Field(description="Video length in whole seconds, as the model allows (see "
-                                                   "list_providers): 5 or 10, or 3-15 on Kling 3.0.")] = 5,
+        duration: Annotated[int, Field(strict=True, description="Video length in whole seconds, as the model "
+                                                                "allows (see list_providers): 5 or 10, or 3-15 "
+                                                                "on Kling 3.0.")] = 5,
         negative_prompt: Annotated[NegativePrompt, Field(description="What to avoid.")] = None,
         guidance_scale: Annotated[GuidanceScale, Field(description=f"How closely to follow the prompt, {MIN_GUIDANCE}-"
                                                                    f"{MAX_GUIDANCE} (default 0.5).")] = None,
