@@ -82,7 +82,7 @@ class NewSchedule:
     async def gap(self, elapsed: float, jitter: float) -> float:
         await self.times.refresh(*KEY)  # as Poller._wait_for_next_poll does before each plan
         typical, spread = self.times.shape(*KEY)
-        return SCHEDULE.gap(elapsed, typical, None, None, jitter, spread=spread)
+        return SCHEDULE.gap(elapsed, typical, None, None, jitter, spread=spread, medians=self.times.medians(*KEY))
 
     async def observed(self, task_id: str, seconds: float) -> bool:
         return await self.times.observed(*KEY, task_id, seconds)
