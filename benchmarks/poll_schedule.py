@@ -27,8 +27,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio
+
 from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.models import Task
+from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
 from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import PollSchedule, parse_time
 from videogen_mcp.tasks.typical import TypicalTimes
@@ -76,12 +79,13 @@ class NewSchedule:
     def __init__(self, store: TaskStore, clock) -> None:
         self.times = TypicalTimes(store, clock=clock)
 
-    def gap(self, elapsed: float, jitter: float) -> float:
+    async def gap(self, elapsed: float, jitter: float) -> float:
+        await self.times.refresh(*KEY)  # as Poller._wait_for_next_poll does before each plan
         typical, spread = self.times.shape(*KEY)
-        return SCHEDULE.gap(elapsed, typical, None, None, jitter, spread=spread)
+        return SCHEDULE.gap(elapsed, typical, None, None, jitter, spread=spread, medians=self.times.medians(*KEY))
 
-    def observed(self, task_id: str, seconds: float) -> bool:
-        return self.times.observed(*KEY, task_id, seconds)
+    async def observed(self, task_id: str, seconds: float) -> bool:
+        return await self.times.observed(*KEY, task_id, seconds)
 
 
 class OldSchedule:
@@ -93,9 +97,9 @@ class OldSchedule:
     def __init__(self, store: TaskStore, clock) -> None:
         self.store, self.clock, self.cached = store, clock, None
 
-    def gap(self, elapsed: float, jitter: float) -> float:
+    async def gap(self, elapsed: float, jitter: float) -> float:
         if self.cached is None:  # the old cache lived until the next finish
-            self.cached = self.learn()
+            self.cached = await self.learn()
         typical = self.cached
         dense_from = typical * math.exp(self.DENSE_FROM_Z * self.SPREAD)
         if elapsed < dense_from:
@@ -107,14 +111,14 @@ class OldSchedule:
         gap -= (gap - SCHEDULE.min_gap) * self.JITTER * jitter if gap > SCHEDULE.min_gap else 0.0
         return max(gap, SCHEDULE.min_gap)
 
-    def observed(self, task_id: str, seconds: float) -> bool:
-        self.store.record_ready(task_id, seconds)
+    async def observed(self, task_id: str, seconds: float) -> bool:
+        await self.store.record_ready(task_id, seconds)
         self.cached = None
         return False  # the old poller never re-planned
 
-    def learn(self) -> float:
+    async def learn(self) -> float:
         now = self.clock()
-        rows = self.store.recent_durations(*KEY, self.RECENT)
+        rows = await self.store.recent_durations(*KEY, self.RECENT)
         finished = [seconds for seconds, _ in rows if seconds is not None]
         running = [(now - parse_time(created)).total_seconds() for seconds, created in rows if seconds is None]
         at_risk, survival = len(finished) + len(running), 1.0
@@ -132,23 +136,23 @@ class Replay:
     """One data dir: a store, one schedule learning over it, and a virtual clock."""
 
     def __init__(self, path: Path, rng: random.Random, schedule: type[NewSchedule | OldSchedule]) -> None:
-        self.store = TaskStore(path)
+        self.store: TaskStore = SqliteTaskStore(path)
         self.now = 0.0
         self.schedule = schedule(self.store, lambda: START + timedelta(seconds=self.now))
         self.rng = rng
         self.count = 0
         self.planned: dict[str, float] = {}
 
-    def run(self, lengths: list[float], fails: bool) -> list[tuple[float, int]]:
+    async def run(self, lengths: list[float], fails: bool) -> list[tuple[float, int]]:
         """Submit one job per length now; follow all to the end. (detection delay, polls) per job."""
         start = self.now
-        ids = [self.submit() for _ in lengths]
+        ids = [await self.submit() for _ in lengths]
         ends = dict(zip(ids, (start + length for length in lengths), strict=True))
         polls = dict.fromkeys(ids, 0)
         last = dict.fromkeys(ids, start)
         due: list[tuple[float, str]] = []
         for task_id in ids:
-            self.plan(due, task_id, start, last[task_id])
+            await self.plan(due, task_id, start, last[task_id])
         results = {}
         while due:
             at, task_id = heapq.heappop(due)
@@ -158,27 +162,27 @@ class Replay:
             polls[task_id] += 1
             last[task_id] = at
             if at < ends[task_id]:
-                self.plan(due, task_id, start, at)
+                await self.plan(due, task_id, start, at)
                 continue
             results[task_id] = (at - ends[task_id] + ROUND_TRIP, polls[task_id])
             if fails:
-                self.store.update(self.task(task_id, start, "failed"))
-            elif self.schedule.observed(task_id, at - start):
+                await self.store.update(self.task(task_id, start, "failed"))
+            elif await self.schedule.observed(task_id, at - start):
                 for other in ids:  # re-plan every in-flight task of the model from its last poll
                     if other not in results:
-                        self.plan(due, other, start, last[other])
+                        await self.plan(due, other, start, last[other])
         return [results[task_id] for task_id in ids]
 
-    def plan(self, due: list[tuple[float, str]], task_id: str, start: float, last_poll: float) -> None:
-        gap = self.schedule.gap(self.now - start, self.rng.random())
+    async def plan(self, due: list[tuple[float, str]], task_id: str, start: float, last_poll: float) -> None:
+        gap = await self.schedule.gap(self.now - start, self.rng.random())
         at = max(self.now, last_poll + gap)
         self.planned[task_id] = at
         heapq.heappush(due, (at, task_id))
 
-    def submit(self) -> str:
+    async def submit(self) -> str:
         self.count += 1
         task_id = f"t{self.count}"
-        self.store.insert(self.task(task_id, self.now, "processing"), {})
+        await self.store.insert(self.task(task_id, self.now, "processing"), {})
         return task_id
 
     def task(self, task_id: str, created: float, status: str) -> Task:
@@ -189,18 +193,18 @@ class Replay:
                     resource_uri=f"task://{task_id}")
 
 
-def scenario(band: Band, shape: str, seed: int, workdir: Path, schedule: type[NewSchedule | OldSchedule],
+async def scenario(band: Band, shape: str, seed: int, workdir: Path, schedule: type[NewSchedule | OldSchedule],
              ) -> tuple[list[tuple[float, int]], list[float]]:
     """The schedule's (delay, polls) per batch job, and the batch's job lengths (the same for every schedule)."""
     rng = random.Random(seed)
     replay = Replay(workdir / f"{schedule.__name__}-{BANDS.index(band)}-{shape}-{seed}.db", random.Random(seed + 100),
                     schedule)
     for _ in range(band.warm):
-        replay.run([draw(band, shape, rng)], band.fails)
+        await replay.run([draw(band, shape, rng)], band.fails)
         replay.now += 5.0
     lengths = [draw(band, shape, rng) for _ in range(BATCH)]
-    results = replay.run(lengths, band.fails)
-    replay.store.close()
+    results = await replay.run(lengths, band.fails)
+    await replay.store.close()
     return results, lengths
 
 
@@ -221,11 +225,7 @@ def summary(results: list[tuple[float, int]]) -> tuple[float, float, float, floa
     return mean, pct(delays, 0.95), max(delays), polls, mean * polls
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=len(SEEDS))
-    args = parser.parse_args()
-    seeds = tuple(range(1, args.seeds + 1))
+async def replay_all(seeds: tuple[int, ...]) -> None:
     print(f"catalog typical {TYPICAL:.0f} s; schedule floor {SCHEDULE.min_gap:g} s; batches of {BATCH} started "
           f"together; job lengths uniform and log-normal over each band, seeds {seeds}; poll round trip "
           f"{ROUND_TRIP} s; each cell: mean / p95 / max delay, polls per task, cost x the fixed 2-s poller's\n")
@@ -236,8 +236,8 @@ def main() -> None:
             runs: dict[str, list[tuple[float, int]]] = {"old": [], "new": [], "fixed": []}
             for shape in ("uniform", "lognormal"):
                 for seed in seeds:
-                    runs["old"] += scenario(band, shape, seed, Path(tmp), OldSchedule)[0]
-                    results, lengths = scenario(band, shape, seed, Path(tmp), NewSchedule)
+                    runs["old"] += (await scenario(band, shape, seed, Path(tmp), OldSchedule))[0]
+                    results, lengths = await scenario(band, shape, seed, Path(tmp), NewSchedule)
                     runs["new"] += results
                     runs["fixed"] += [fixed(length) for length in lengths]
             ref = summary(runs["fixed"])[4]
@@ -254,6 +254,13 @@ def main() -> None:
                 goal = f"cost <= {band.goal_cost:g}x, p95 <= {band.goal_p95:g} s"
             print(f"| {band.name} | {len(runs['new'])} | {cells['old']} | {cells['new']} | {cells['fixed']} | {goal} | "
                   f"{'yes' if met else 'NO'} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=len(SEEDS))
+    args = parser.parse_args()
+    anyio.run(replay_all, tuple(range(1, args.seeds + 1)))
 
 
 if __name__ == "__main__":

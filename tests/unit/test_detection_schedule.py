@@ -91,19 +91,22 @@ async def learned(times: TypicalTimes) -> TypicalTimes:
 async def test_one_finished_task_is_enough_to_learn_from(store):
     times = TypicalTimes(store)
     await finish(store, times, [60.0])
-    typical, spread = (await learned(times)).shape(*KEY)
-    assert 60 <= typical <= 70  # near its time, a little toward the catalog's 210 s
-    assert spread > SPREAD  # one task says little about the spread: polls start earlier around it
+    typical = (await learned(times)).get(*KEY)
+    assert 60 <= typical <= 80  # near its time, a little toward the catalog's 210 s
+    medians = times.medians(*KEY)  # one task says little: the schedule polls by a range of likely medians
+    assert min(medians) < 55 and max(medians) > 70
     await finish(store, times, [62.0, 64.0, 61.0], prefix="more")
-    assert SPREAD < (await learned(times)).shape(*KEY)[1] < spread
+    assert (await learned(times)).get(*KEY) == 61.0  # most finished: the Kaplan-Meier median
+    assert times.medians(*KEY) == () and times.shape(*KEY)[1] > SPREAD
 
 
 async def test_after_one_fast_finish_the_next_tasks_are_polled_densely_around_its_time(store):
     times = TypicalTimes(store)
     await finish(store, times, [60.0])
     typical, spread = (await learned(times)).shape(*KEY)
-    assert SCHEDULE.gap(60.0, typical, None, spread=spread) < 3.0
-    assert SCHEDULE.gap(60.0, CATALOG, None) > 3 * SCHEDULE.gap(60.0, typical, None, spread=spread)
+    gap = SCHEDULE.gap(60.0, typical, None, spread=spread, medians=times.medians(*KEY))
+    assert gap < 3.0
+    assert SCHEDULE.gap(60.0, CATALOG, None) > 3 * gap
 
 
 async def test_one_outlier_among_a_few_finished_tasks_does_not_move_the_estimate(store):
@@ -121,7 +124,7 @@ async def test_a_batch_running_far_past_the_catalog_time_raises_the_estimate_bef
 async def test_young_running_tasks_leave_the_catalog_time_alone(store):
     for n in range(20):
         await store.insert(task(f"run{n}", created_at=ago(100), status="processing"), {})
-    assert (await learned(TypicalTimes(store))).get(*KEY) == pytest.approx(CATALOG, rel=0.01)
+    assert (await learned(TypicalTimes(store))).get(*KEY) == pytest.approx(CATALOG, rel=0.1)
 
 
 async def test_a_task_stuck_for_days_does_not_drag_the_estimate_to_days(store):

@@ -341,9 +341,9 @@ class Poller:
     def _gap(self, task: Task, state: _PollState) -> float:
         schedule = self._schedules[task.provider]
         eta = task.eta_seconds if self._adapters[task.provider].reports_progress else None  # else our own estimate
-        spread = self._typical_times.shape(task.provider, task.model, task.duration)[1]
+        spread = self._typical_times.shape(*_kind(task))[1]
         return schedule.gap(elapsed_seconds(task), self.typical(task), eta, state.retry_after, random.random(),
-                            spread=spread)
+                            spread=spread, medians=self._typical_times.medians(*_kind(task)))
 
     async def _wait_for_next_poll(self, task: Task, state: _PollState) -> None:
         """Sleep the schedule's gap; when a task of the same kind finishes far from the expected time

@@ -98,6 +98,10 @@ APPROACH = 0.3
 JITTER = 0.15
 
 
+#: Equally likely medians of the body (typical.py's posterior over the typical time); empty: the typical time.
+Medians = tuple[float, ...]
+
+
 @dataclass(frozen=True)
 class PollSchedule:
     """Poll often where a job is likely to end now, given that it has not ended yet; rarely elsewhere.
@@ -120,33 +124,35 @@ class PollSchedule:
 
     def gap(
         self, elapsed: float, typical: float, eta: int | None, retry_after: float | None = None, jitter: float = 0.0,
-        spread: float = SPREAD,
+        spread: float = SPREAD, medians: Medians = (),
     ) -> float:
         """Seconds to wait before the next poll; `jitter` in [0, 1) shortens gaps above the floor. A provider
         ETA can only shorten the gap (to APPROACH times what it says is left)."""
-        gap = self._model_gap(elapsed, typical, spread) if typical > 0 else self.min_gap
+        gap = self._model_gap(elapsed, typical, spread, medians) if typical > 0 else self.min_gap
         if eta is not None:
             gap = min(gap, APPROACH * max(eta, 0))
         gap = min(gap, self.max_gap)
         gap -= (gap - self.min_gap) * JITTER * jitter if gap > self.min_gap else 0.0
         return max(gap, self.min_gap, retry_after or 0.0)
 
-    def _model_gap(self, elapsed: float, typical: float, spread: float) -> float:
+    def _model_gap(self, elapsed: float, typical: float, spread: float, medians: Medians) -> float:
         """The wait until the optimal poll rate sqrt(h / 2 POLL_PRICE), summed from now, reaches one poll
         (rather than sqrt(2 POLL_PRICE / h) at this instant: the hazard climbs fast in the first seconds)."""
         waited = due = 0.0
         while due < 1 and waited < self.max_gap:
-            rate = math.sqrt(hazard(elapsed + waited, typical, spread) / (2 * POLL_PRICE))
+            rate = math.sqrt(hazard(elapsed + waited, typical, spread, medians) / (2 * POLL_PRICE))
             step = min(0.2 / rate, 0.1 * (elapsed + waited) + 0.1, self.max_gap - waited)
             waited, due = waited + step, due + rate * step
         return waited
 
 
-def hazard(elapsed: float, typical: float, spread: float = SPREAD) -> float:
-    """The chance a second that a job still running after `elapsed` s ends now, under the mixture above."""
+def hazard(elapsed: float, typical: float, spread: float = SPREAD, medians: Medians = ()) -> float:
+    """The chance a second that a job still running after `elapsed` s ends now, under the mixture above.
+    With `medians` (equally likely medians of the body, typical.py's posterior), the body is their mixture."""
     fail_weight, fail_median, fail_spread = FAILURE
-    parts = [(fail_weight, fail_median, fail_spread), (BROAD_WEIGHT, typical, BROAD_SPREAD),
-             (1 - fail_weight - BROAD_WEIGHT, typical, spread)]
+    body = 1 - fail_weight - BROAD_WEIGHT
+    parts = [(fail_weight, fail_median, fail_spread), (BROAD_WEIGHT, typical, BROAD_SPREAD)]
+    parts += [(body / len(medians), median, spread) for median in medians] or [(body, typical, spread)]
     t = max(elapsed, 0.1)
     density = survival = 0.0
     for weight, median, sigma in parts:
