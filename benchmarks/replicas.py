@@ -36,7 +36,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ class Plan:
     tasks: int = 1000
     samples: int = 200
     sample_seconds: tuple[float, float] = (4.0, 24.0)  # short job lengths, uniform
+    sample_gap: float = 0.1  # seconds between two samples' starts
     settle: float = 10.0
     window: float = 20.0
     submit_concurrency: int = 8  # generate_video calls at a time per replica
@@ -203,23 +204,26 @@ class Bench:
         """Short jobs made on replica n, awaited on replica n+1 (the same one when there is one)."""
         low, high = self.plan.sample_seconds
         rng = random.Random(17)
-        answers: dict[str, tuple[float, dict, int]] = {}  # task_id -> (answered at, task, waiter's pid)
+        answers: dict[str, tuple[float, float, dict, int]] = {}  # task_id -> (asked, answered, task, waiter's pid)
 
         async def sample(i: int) -> None:
             prompt = f"wake sample {i} {uuid.uuid4().hex[:6]}: a kite over dunes"
             self.lengths[prompt] = rng.uniform(low, high)
             maker, waiter = i % len(clients), (i + 1) % len(clients)
             task_id = await self.generate(clients[maker], prompt, i)
+            asked = time.time()
             task = await call(clients[waiter], "get_task", {"task_id": task_id, "wait_seconds": 60})
-            answers[task_id] = (time.time(), task, replicas[waiter].pid)
+            answers[task_id] = (asked, time.time(), task, replicas[waiter].pid)
 
         async with anyio.create_task_group() as group:
             for i in range(self.plan.samples):
                 group.start_soon(sample, i)
+                await anyio.sleep(self.plan.sample_gap)  # spread out: no burst of submits ahead of the waits
         owners = lease_owners(database, list(answers)) if database else {}
-        for task_id, (answered, task, waiter_pid) in answers.items():
+        for task_id, (asked, answered, task, waiter_pid) in answers.items():
             written_by = owners.get(task_id, waiter_pid)
-            if task["status"] != "completed" or (database and written_by == waiter_pid):
+            if task["status"] != "completed" or (database and written_by == waiter_pid) or \
+                    asked >= epoch(task["updated_at"]):
                 figures.wake_skipped += 1
                 continue
             figures.wake.append(answered - epoch(task["updated_at"]))
@@ -315,13 +319,12 @@ def rows(plan: Plan, pg: Figures, lite: Figures) -> list[tuple[str, str, str]]:
             f"{lite.submit_seconds:.1f} s")]
     t = pg.takeover
     if t:
-        done = lambda times: f"{times[-1]:.1f} s" if len(times) == t["tasks"] else f"not all in {plan.takeover_limit:.0f} s"  # noqa: E731
+        first = f"{t['claimed'][0]:.1f} s" if t["claimed"] else "none"
         out += [
             (f"takeover after SIGKILL of a replica: all {t['tasks']} of its tasks leased by survivors "
-             f"(first at {t['claimed'][0] if t['claimed'] else float('nan'):.1f} s)", done(t["claimed"]),
-             "- (one process: a restart resumes)"),
+             f"(first at {first})", all_done(t["claimed"], t["tasks"], plan), "- (one process: a restart resumes)"),
             (f"takeover: all {t['tasks']} polled by a survivor (median task {median(t['polled']):.1f} s)",
-             done(t["polled"]), "-"),
+             all_done(t["polled"], t["tasks"], plan), "-"),
         ]
     for q in (50, 95):
         out.append((f"wake latency p{q}: finishing write -> waiter's answer ({len(pg.wake)} / {len(lite.wake)} "
@@ -336,6 +339,11 @@ def rows(plan: Plan, pg: Figures, lite: Figures) -> list[tuple[str, str, str]]:
     out.append((f"CPU per replica, {n} in flight (over {plan.window:.0f} s)",
                 per_replica(pg.cpu, "{:.1%}") + " of a core", per_replica(lite.cpu, "{:.1%}") + " of a core"))
     return out
+
+
+def all_done(times: list[float], count: int, plan: Plan) -> str:
+    """When the last of `count` tasks got there, in seconds since the kill."""
+    return f"{times[-1]:.1f} s" if len(times) == count else f"not all in {plan.takeover_limit:.0f} s"
 
 
 def median(values: list[float]) -> float:
@@ -364,8 +372,8 @@ def notes(plan: Plan, pg: Figures, lite: Figures, fake: FakeServer) -> list[str]
                f"{'yes' if submits == made else 'NO'})")
     for figures in (pg, lite):
         if figures.wake_skipped:
-            out.append(f"{figures.label}: {figures.wake_skipped} wake samples not counted (not completed, or "
-                       "finished by the waiter's own replica)")
+            out.append(f"{figures.label}: {figures.wake_skipped} wake samples not counted (not completed, finished "
+                       "by the waiter's own replica, or before the waiter asked)")
         if figures.submit_failures:
             out.append(f"{figures.label}: {len(figures.submit_failures)} generate_video calls failed; first: "
                        f"{figures.submit_failures[0]}")
@@ -377,7 +385,7 @@ def notes(plan: Plan, pg: Figures, lite: Figures, fake: FakeServer) -> list[str]
 async def main(plan: Plan, quick: bool) -> None:
     print(machine(), flush=True)
     print(f"server: {SERVER_COMMAND} serve --transport streamable-http at {revision()}, default poll schedule, "
-          f"downloads off{'; QUICK mode: few short jobs, figures not representative' if quick else ''}", flush=True)
+          f"downloads off{'; QUICK or custom mode: figures not representative' if quick else ''}", flush=True)
     with tempfile.TemporaryDirectory(prefix="videogen-replicas-") as tmp, FakeServer() as fake:
         bench = Bench(plan, fake, Path(tmp))
         pg, lite = Figures("PostgreSQL"), Figures("SQLite")
@@ -396,5 +404,9 @@ async def main(plan: Plan, quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 replicas, 30 tasks, short jobs (a smoke test)")
+    parser.add_argument("--tasks", type=int, help="long tasks in flight (default 1000; quick 30)")
+    parser.add_argument("--samples", type=int, help="wake-latency samples (default 200; quick 12)")
     args = parser.parse_args()
-    anyio.run(main, QUICK if args.quick else Plan(), args.quick)
+    chosen = QUICK if args.quick else Plan()
+    chosen = replace(chosen, tasks=args.tasks or chosen.tasks, samples=args.samples or chosen.samples)
+    anyio.run(main, chosen, args.quick or chosen != Plan())
