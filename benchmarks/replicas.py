@@ -9,8 +9,9 @@ hour at the fake) that stay in flight, then `samples` short ones. Measured with 
   write that finished the task (its updated_at, stamped by the replica that wrote it) to the waiter's answer at
   the client; only samples whose finishing write came from another replica count (the row's lease owner);
 - database connections (pg_stat_activity for the benchmark's database) and RSS/CPU per replica (/proc);
-- takeover: SIGKILL the first replica, then the time until every one of its unfinished tasks is leased by a
-  survivor (the database) and polled by one (the fake's per-job poll count, taken 0.5 s after the kill).
+- takeover: SIGKILL the first replica just after it renewed its leases (the slowest case), then the time until
+  every one of its unfinished tasks is leased by a survivor (the database) and polled by one (the fake's per-job
+  poll count, taken 0.5 s after the kill).
 
 The reference is one SQLite process (no VIDEOGEN_DATABASE_URL) with the same tasks: there the writer and the
 waiter are the same process, and nothing takes over (a restart resumes its tasks).
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import random
 import signal
@@ -70,12 +72,14 @@ class Plan:
     window: float = 20.0
     submit_concurrency: int = 8  # generate_video calls at a time per replica
     takeover_limit: float = 120.0
+    #: Kill the replica just after it renewed its leases: the slowest takeover (else at whatever point it was).
+    kill_after_renewal: bool = True
     env: dict[str, str] = field(default_factory=dict)
 
 
 #: Few tasks and short jobs; polls at most every 2 s so a taken-over task is polled soon after its lease lapses.
 QUICK = Plan(replicas=2, tasks=30, samples=12, sample_seconds=(1.5, 4.0), settle=1.0, window=2.0,
-             takeover_limit=50.0, env={"VIDEOGEN_POLL_MAX_INTERVAL": "2"})
+             takeover_limit=50.0, kill_after_renewal=False, env={"VIDEOGEN_POLL_MAX_INTERVAL": "2"})
 
 
 @dataclass
@@ -97,6 +101,7 @@ class Figures:
     submit_failures: list[str] = field(default_factory=list)
     wake: list[float] = field(default_factory=list)
     wake_skipped: int = 0
+    wake_after_commit: list[float] = field(default_factory=list)  # from the NOTIFY an outside listener heard
     connections: list[int] = field(default_factory=list)
     connections_by_replica: dict[int, int] = field(default_factory=dict)
     rss: dict[int, float] = field(default_factory=dict)  # pid -> peak MB over the window
@@ -166,7 +171,7 @@ class Bench:
             n = i % len(clients)
             async with limiters[n]:
                 try:
-                    await self.generate(clients[n], f"in flight {i}: waves roll in", i)
+                    await self.generate(clients[n], f"{figures.label} in flight {i}: waves roll in", i)
                 except RuntimeError as exc:
                     figures.submit_failures.append(str(exc))
 
@@ -207,7 +212,7 @@ class Bench:
         answers: dict[str, tuple[float, float, dict, int]] = {}  # task_id -> (asked, answered, task, waiter's pid)
 
         async def sample(i: int) -> None:
-            prompt = f"wake sample {i} {uuid.uuid4().hex[:6]}: a kite over dunes"
+            prompt = f"{figures.label} wake sample {i}: a kite over dunes"
             self.lengths[prompt] = rng.uniform(low, high)
             maker, waiter = i % len(clients), (i + 1) % len(clients)
             task_id = await self.generate(clients[maker], prompt, i)
@@ -215,18 +220,28 @@ class Bench:
             task = await call(clients[waiter], "get_task", {"task_id": task_id, "wait_seconds": 60})
             answers[task_id] = (asked, time.time(), task, replicas[waiter].pid)
 
-        async with anyio.create_task_group() as group:
-            for i in range(self.plan.samples):
-                group.start_soon(sample, i)
-                await anyio.sleep(self.plan.sample_gap)  # spread out: no burst of submits ahead of the waits
+        committed: dict[str, float] = {}  # task_id -> when an outside listener heard of its latest change
+        async with anyio.create_task_group() as outer:
+            if database:
+                outer.start_soon(listen, database, committed)
+            async with anyio.create_task_group() as group:
+                for i in range(self.plan.samples):
+                    group.start_soon(sample, i)
+                    await anyio.sleep(self.plan.sample_gap)  # spread out: no burst of submits ahead of the waits
+            outer.cancel_scope.cancel()
         owners = lease_owners(database, list(answers)) if database else {}
         for task_id, (asked, answered, task, waiter_pid) in answers.items():
             written_by = owners.get(task_id, waiter_pid)
             if task["status"] != "completed" or (database and written_by == waiter_pid) or \
                     asked >= epoch(task["updated_at"]):
                 figures.wake_skipped += 1
+                figures.notes.append(f"skipped sample {task_id}: {task['status']} {task.get('error')}, written by "
+                                     f"{written_by}, waiter {waiter_pid}, asked {asked-epoch(task['updated_at']):+.2f}"
+                                     " s after the write")
                 continue
             figures.wake.append(answered - epoch(task["updated_at"]))
+            if task_id in committed:
+                figures.wake_after_commit.append(answered - committed[task_id])
 
     async def takeover(self, figures: Figures, replicas: list[Replica], database: str) -> None:
         victim = replicas[0]
@@ -235,6 +250,11 @@ class Bench:
                 "SELECT task_id, provider, provider_task_id, lease_until - extract(epoch from clock_timestamp()) "
                 "FROM tasks WHERE status NOT IN ('completed', 'failed', 'cancelled') AND owner LIKE %s",
                 [f"%:{victim.pid}:%"]).fetchall()
+            if self.plan.kill_after_renewal:
+                await renewed(db, victim.pid)
+                rows = db.execute(
+                    "SELECT task_id, provider, provider_task_id, lease_until - extract(epoch from clock_timestamp()) "
+                    "FROM tasks WHERE task_id = ANY(%s)", [[row[0] for row in rows]]).fetchall()
             victim.proc.send_signal(signal.SIGKILL)
             killed = time.monotonic()
             victim.proc.wait()
@@ -279,6 +299,27 @@ def scratch_database() -> Iterator[str]:
     finally:
         with psycopg.connect(URL, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def renewed(db: psycopg.Connection, pid: int) -> None:
+    """Return once replica `pid` has just renewed its leases (the longest has more than 29.5 s left)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        left = db.execute("SELECT max(lease_until) - extract(epoch from clock_timestamp()) FROM tasks "
+                          "WHERE owner LIKE %s", [f"%:{pid}:%"]).fetchone()[0]
+        if left is not None and left > 29.5:
+            return
+        await anyio.sleep(0.05)
+
+
+async def listen(database: str, heard: dict[str, float]) -> None:
+    """LISTEN on the replicas' change channel, as a replica does: task_id -> when its latest change was heard."""
+    from videogen_mcp.tasks.postgres_store import CHANNEL
+
+    async with await psycopg.AsyncConnection.connect(database, autocommit=True, application_name=BENCH_APP) as conn:
+        await conn.execute(f"LISTEN {CHANNEL}")
+        async for note in conn.notifies():
+            heard[json.loads(note.payload)["task"]] = time.time()
 
 
 def connections(database: str) -> tuple[int, dict[int, int]]:
@@ -330,6 +371,10 @@ def rows(plan: Plan, pg: Figures, lite: Figures) -> list[tuple[str, str, str]]:
         out.append((f"wake latency p{q}: finishing write -> waiter's answer ({len(pg.wake)} / {len(lite.wake)} "
                     "samples)", f"{pct(pg.wake, q) * 1000:.0f} ms (other replica)" if pg.wake else "no samples",
                     f"{pct(lite.wake, q) * 1000:.0f} ms (same process)" if lite.wake else "no samples"))
+    if pg.wake_after_commit:
+        after = pg.wake_after_commit
+        out.append((f"wake latency p50 / p95 from the commit: an outside LISTEN hears it -> waiter's answer "
+                    f"({len(after)} samples)", f"{pct(after, 50) * 1000:.0f} / {pct(after, 95) * 1000:.0f} ms", "-"))
     if pg.connections:
         out.append((f"database connections at steady state, {n} in flight (max over the window)",
                     f"{max(pg.connections)} ({' + '.join(str(c) for c in pg.connections_by_replica.values())})",
@@ -362,15 +407,23 @@ def notes(plan: Plan, pg: Figures, lite: Figures, fake: FakeServer) -> list[str]
     t = pg.takeover
     if t:
         low, high = t["lease_left"]
+        when = "killed just after it renewed them, the slowest case" if plan.kill_after_renewal else "killed at random"
         out.append(f"takeover: the killed replica's leases had {low:.1f}-{high:.1f} s left at the kill (lease 30 s, "
-                   "renewed every 10 s); a survivor re-reads a task it does not hold every 3.75-6.25 s and claims it "
-                   "once lapsed, then polls on the task's schedule; tasks per survivor afterwards: "
+                   f"renewed every 10 s; {when}); a survivor re-reads a task it does not hold every 3.75-6.25 s "
+                   "and claims it once lapsed, then polls on the task's schedule; tasks per survivor afterwards: "
                    f"{', '.join(map(str, t['holders']))}")
-    submits = sum(len(fake.provider(name).submits()) for name in PROVIDERS)
+    prompts = [r.json.get("prompt") if isinstance(r.json, dict) else None
+               for name in PROVIDERS for r in fake.provider(name).submits()]
+    submits = len(prompts)
     made = 2 * (plan.tasks + plan.samples)
     out.append(f"provider submits: {submits} for {made} tasks made in both setups (none submitted twice: "
                f"{'yes' if submits == made else 'NO'})")
+    twice = {p for p in prompts if prompts.count(p) > 1}
+    if twice or submits != made:
+        out.append(f"prompts submitted more than once: {sorted(map(str, twice))[:5]}; without a prompt field: "
+                   f"{prompts.count(None)}")
     for figures in (pg, lite):
+        out += figures.notes
         if figures.wake_skipped:
             out.append(f"{figures.label}: {figures.wake_skipped} wake samples not counted (not completed, finished "
                        "by the waiter's own replica, or before the waiter asked)")
