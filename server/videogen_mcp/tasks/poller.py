@@ -7,8 +7,8 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -110,6 +110,7 @@ class Poller:
         self._schedules = schedules
         self._group = task_group
         self._following: set[str] = set()
+        self._making: set[str] = set()
         self._typical_times = TypicalTimes(store)
         self._replans: dict[tuple[str, str, int], anyio.Event] = {}
         self._held: dict[str, anyio.CancelScope] = {}
@@ -134,14 +135,28 @@ class Poller:
             except StorageError as exc:  # the leases lapse on their own within LEASE_TTL
                 log.warning("could not hand the task leases back: %s", exc)
 
+    @contextmanager
+    def making(self, task_id: str) -> Iterator[None]:
+        """Around writing a new task and follow(task_id, submission): nothing else here (the rescan, a waiter)
+        starts following the task meanwhile, without its submission, which would leave it never submitted."""
+        self._making.add(task_id)
+        try:
+            yield
+        finally:
+            self._making.discard(task_id)
+
     async def follow(self, task_id: str, submission: Submission | None = None) -> None:
         """Follow an unfinished task of a configured provider (once: later calls change nothing)."""
-        if task_id in self._following:
+        if self._taken(task_id, submission):
             return
         task = await self._store.get(task_id)
-        if task is None or task.finished or task.provider not in self._adapters or task_id in self._following:
+        if task is None or task.finished or task.provider not in self._adapters or self._taken(task_id, submission):
             return
         self._start(task_id, submission)
+
+    def _taken(self, task_id: str, submission: Submission | None) -> bool:
+        """Followed here already, or being made here and this call is not the one with its submission."""
+        return task_id in self._following or (submission is None and task_id in self._making)
 
     def _start(self, task_id: str, submission: Submission | None = None) -> None:
         self._following.add(task_id)
