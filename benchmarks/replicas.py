@@ -409,8 +409,9 @@ def notes(plan: Plan, pg: Figures, lite: Figures, fake: FakeServer) -> list[str]
         low, high = t["lease_left"]
         when = "killed just after it renewed them, the slowest case" if plan.kill_after_renewal else "killed at random"
         out.append(f"takeover: the killed replica's leases had {low:.1f}-{high:.1f} s left at the kill (lease 30 s, "
-                   f"renewed every 10 s; {when}); a survivor re-reads a task it does not hold every 3.75-6.25 s "
-                   "and claims it once lapsed, then polls on the task's schedule; tasks per survivor afterwards: "
+                   f"renewed every 10 s; {when}); a survivor re-reads the tasks it does not hold every 5 s (one "
+                   "read for all) and claims each once lapsed, then polls on the task's schedule; tasks per "
+                   "survivor afterwards: "
                    f"{', '.join(map(str, t['holders']))}")
     prompts = [r.json.get("prompt") if isinstance(r.json, dict) else None
                for name in PROVIDERS for r in fake.provider(name).submits()]

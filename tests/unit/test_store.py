@@ -320,3 +320,25 @@ async def test_a_database_from_before_numbered_migrations_is_upgraded_in_place(d
         await store.close()
     versions = [row[0] for row in sqlite3.connect(db_path).execute("SELECT version FROM schema_version")]
     assert versions == sorted(MIGRATIONS)
+
+
+async def test_leases_says_in_one_read_which_watched_tasks_finished_changed_or_may_be_taken_over(store):
+    await store.insert(task("held"), {}, owner="a", lease_seconds=60)
+    await store.insert(task("lapsed"), {}, owner="a", lease_seconds=0.0)
+    await store.insert(task("never"), {})
+    await store.insert(task("done", status="completed"), {}, owner="a", lease_seconds=60)
+    await store.insert(task("released"), {}, owner="b", lease_seconds=60)
+    await store.release("b")
+    assert await store.update(task("held", status="processing", updated_at="2026-01-01T00:05:00.000Z"), owner="a")
+    states = {s.task_id: s for s in await store.leases(["held", "lapsed", "never", "done", "released", "gone"])}
+    assert {name: (s.finished, s.free) for name, s in states.items()} == {
+        "held": (False, False), "lapsed": (False, True), "never": (False, True), "done": (True, False),
+        "released": (False, True)}
+    assert states["held"].updated_at == "2026-01-01T00:05:00.000Z"
+
+
+async def test_leases_answers_for_more_tasks_than_one_statement_takes(store):
+    names = [f"t{i}" for i in range(1200)]
+    for name in names:
+        await store.insert(task(name), {}, owner="me", lease_seconds=60)
+    assert {s.task_id for s in await store.leases(names)} == set(names)

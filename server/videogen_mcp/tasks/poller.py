@@ -7,8 +7,8 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -48,7 +48,8 @@ RETRY_AFTER_BUG = 30.0
 LEASE_TTL = 30.0
 #: Most status polls a second to one provider, all tasks together (VIDEOGEN_POLL_BUDGET).
 DEFAULT_POLL_BUDGET = 20.0
-#: How often a process that does not hold a task's lease re-reads it (to wake its own waiters).
+#: How often a process re-reads the tasks another process holds (one read for all of them), to wake its own
+#: waiters on their changes and to take over a task once its lease is free.
 OBSERVE_INTERVAL = 1.0
 #: The same, where the store pushes other processes' changes (PostgreSQL): the re-read is then only to take over
 #: a task whose holder died (within LEASE_TTL plus this) and to catch a change notification that went missing.
@@ -78,6 +79,14 @@ class Submission:
     price_ceiling: float | None = None
     done: anyio.Event = field(default_factory=anyio.Event)
     error: VideogenError | None = None
+
+
+@dataclass
+class _Watch:
+    """A task another process holds, as this one last saw it; `free` is set once it finished or its lease is free."""
+
+    seen: str
+    free: anyio.Event = field(default_factory=anyio.Event)
 
 
 class LeaseLost(Exception):
@@ -110,11 +119,14 @@ class Poller:
         self._schedules = schedules
         self._group = task_group
         self._following: set[str] = set()
+        self._making: set[str] = set()
         self._typical_times = TypicalTimes(store)
         self._replans: dict[tuple[str, str, int], anyio.Event] = {}
         self._held: dict[str, anyio.CancelScope] = {}
         self._lost: set[str] = set()
         self._renewing = False
+        self._watched: dict[str, _Watch] = {}
+        self._sweeping = False
         self._budgets = {name: RequestBudget(poll_budget if adapter.polls_over_network else None)
                          for name, adapter in adapters.items()}
         self.lease_ttl = lease_ttl or LEASE_TTL
@@ -134,14 +146,28 @@ class Poller:
             except StorageError as exc:  # the leases lapse on their own within LEASE_TTL
                 log.warning("could not hand the task leases back: %s", exc)
 
+    @contextmanager
+    def making(self, task_id: str) -> Iterator[None]:
+        """Around writing a new task and follow(task_id, submission): nothing else here (the rescan, a waiter)
+        starts following the task meanwhile, without its submission, which would leave it never submitted."""
+        self._making.add(task_id)
+        try:
+            yield
+        finally:
+            self._making.discard(task_id)
+
     async def follow(self, task_id: str, submission: Submission | None = None) -> None:
         """Follow an unfinished task of a configured provider (once: later calls change nothing)."""
-        if task_id in self._following:
+        if self._taken(task_id, submission):
             return
         task = await self._store.get(task_id)
-        if task is None or task.finished or task.provider not in self._adapters or task_id in self._following:
+        if task is None or task.finished or task.provider not in self._adapters or self._taken(task_id, submission):
             return
         self._start(task_id, submission)
+
+    def _taken(self, task_id: str, submission: Submission | None) -> bool:
+        """Followed here already, or being made here and this call is not the one with its submission."""
+        return task_id in self._following or (submission is None and task_id in self._making)
 
     def _start(self, task_id: str, submission: Submission | None = None) -> None:
         self._following.add(task_id)
@@ -294,20 +320,44 @@ class Poller:
         return await self._store.claim(task.task_id, self.owner, self.lease_ttl)
 
     async def _observe(self, task_id: str) -> Task:
-        """Another process holds the task: re-read it, wake our waiters on changes, take over if it lapses.
-
-        Where the store pushes other processes' changes, waiters are woken by those, and the slower re-read
-        only takes over from a dead holder (and catches a notification that went missing)."""
-        seen = (await self._task(task_id)).updated_at
-        interval = TAKEOVER_INTERVAL if self._store.pushes_changes else OBSERVE_INTERVAL
-        while True:
-            await anyio.sleep(interval * (0.75 + random.random() / 2) if self._store.pushes_changes else interval)
+        """Another process holds the task: wait until the sweep finds it finished or its lease free (its holder
+        died or handed it back), and take over then."""
+        if not self._sweeping:
+            self._sweeping = True
+            self._group.start_soon(self._sweep_forever, name="watch tasks other processes hold")
+        task = await self._task(task_id)
+        while not task.finished:
+            watch = self._watched[task_id] = _Watch(task.updated_at)
+            try:
+                await watch.free.wait()
+            finally:
+                del self._watched[task_id]
             task = await self._task(task_id)
-            if task.updated_at != seen:
-                seen = task.updated_at
-                await self._events.publish(task_id)
             if task.finished or await self._claim(task):
                 return task
+        return task
+
+    async def _sweep_forever(self) -> None:
+        """Re-read every task another process holds, in one read each round (not one per task): wake this
+        process's waiters on a change (where the store does not push changes, or a notification went missing),
+        and the task's observer once it finished or its lease is free."""
+        interval = TAKEOVER_INTERVAL if self._store.pushes_changes else OBSERVE_INTERVAL
+        await run_every(interval, self._sweep, "re-reading the tasks other processes follow", wait_first=True)
+
+    async def _sweep(self) -> None:
+        if not self._watched:
+            return
+        asked = list(self._watched)
+        states = {state.task_id: state for state in await self._store.leases(asked)}
+        for task_id in asked:
+            watch, state = self._watched.get(task_id), states.get(task_id)
+            if watch is None:
+                continue
+            if state is not None and state.updated_at != watch.seen:
+                watch.seen = state.updated_at
+                await self._events.publish(task_id)
+            if state is None or state.finished or state.free:  # gone from the store: its observer reads why
+                watch.free.set()
 
     async def _poll_until_finished(self, task_id: str) -> None:
         state = _PollState()

@@ -34,6 +34,7 @@ from videogen_mcp.tasks.store import (
     SPENT_SINCE,
     Budget,
     DuplicateTask,
+    LeaseState,
     column_value,
     task_from_row,
 )
@@ -236,6 +237,12 @@ class PostgresTaskStore:
         rows = await self._query("SELECT task_id FROM tasks WHERE status <> ALL(%s) ORDER BY seq",
                                  [list(TERMINAL_STATUSES)])
         return [row["task_id"] for row in rows]
+
+    async def leases(self, task_ids: list[str]) -> list[LeaseState]:
+        sql = (f"SELECT task_id, updated_at, status = ANY(%s) AS finished, (owner IS NULL OR lease_until < {NOW}) "
+               "AS free FROM tasks WHERE task_id = ANY(%s)")
+        rows = await self._query(sql, [list(TERMINAL_STATUSES), task_ids])
+        return [LeaseState(**row) for row in rows]
 
     # -- change events across replicas ---------------------------------------------------------------
     async def relay_changes(self, events: TaskEvents) -> None:

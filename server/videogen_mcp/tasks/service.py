@@ -119,12 +119,13 @@ class TaskService:
         end_image = await self._image(adapter, req.end_image, allow_local_files) if req.end_image else None
         task = self._new_task(adapter.name, offering.model.id, req).model_copy(
             update={"failover": route.skipped, "cost_usd": price.usd})
-        await self._insert(task, _request_record(req, image, offering, end_image), price)
-        await self.events.publish(task.task_id, created=True)
         submission = Submission(SubmitRequest(offering, req.prompt, req.duration, req.negative_prompt,
                                               req.guidance_scale, end_image, req.sound), image, route,
                                 budget=self._budget, price_ceiling=self._price_ceiling(confirmed_usd))
-        await self._poller.follow(task.task_id, submission)
+        with self._poller.making(task.task_id):  # the rescan must not pick the new row up without its submission
+            await self._insert(task, _request_record(req, image, offering, end_image), price)
+            await self.events.publish(task.task_id, created=True)
+            await self._poller.follow(task.task_id, submission)
         with anyio.move_on_after(submit_wait):
             await submission.done.wait()
         if submission.error is not None:

@@ -26,6 +26,7 @@ from videogen_mcp.tasks.store import (
     SPENT_SINCE,
     Budget,
     DuplicateTask,
+    LeaseState,
     added_column,
     column_value,
     task_from_row,
@@ -244,6 +245,19 @@ class SqliteTaskStore:
         rows = await self._query(f"SELECT task_id FROM tasks WHERE status NOT IN ({marks}) ORDER BY seq",
                                  list(TERMINAL_STATUSES))
         return [row[0] for row in rows]
+
+    async def leases(self, task_ids: list[str]) -> list[LeaseState]:
+        found: list[LeaseState] = []
+        for start in range(0, len(task_ids), RENEW_CHUNK):
+            found += await self._run(partial(self._leases_chunk, time.time(), task_ids[start:start + RENEW_CHUNK]))
+        return found
+
+    def _leases_chunk(self, now: float, chunk: list[str]) -> list[LeaseState]:
+        finished = ", ".join("?" * len(TERMINAL_STATUSES))
+        sql = (f"SELECT task_id, updated_at, status IN ({finished}), owner IS NULL OR lease_until < ? FROM tasks "
+               f"WHERE task_id IN ({', '.join('?' * len(chunk))})")
+        rows = self._db.execute(sql, [*TERMINAL_STATUSES, now, *chunk]).fetchall()
+        return [LeaseState(row[0], row[1], bool(row[2]), bool(row[3])) for row in rows]
 
     async def relay_changes(self, events: TaskEvents) -> None:
         """SQLite cannot push other processes' changes: the poller re-reads the tasks they hold instead."""

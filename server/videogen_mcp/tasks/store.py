@@ -59,6 +59,17 @@ class Budget:
             raise OverBudget(spent)
 
 
+@dataclass(frozen=True)
+class LeaseState:
+    """What a process watching a task another one follows needs of its row: when it last changed, whether it
+    finished, and whether its lease is free (never taken, handed back, or lapsed): then it may be taken over."""
+
+    task_id: str
+    updated_at: str
+    finished: bool
+    free: bool
+
+
 class TaskStore(Protocol):
     """Where tasks live. Every method is async and never blocks the event loop."""
 
@@ -118,6 +129,9 @@ class TaskStore(Protocol):
         """Queued and processing tasks, oldest first."""
 
     async def unfinished_ids(self) -> list[str]: ...
+
+    async def leases(self, task_ids: list[str]) -> list[LeaseState]:
+        """The LeaseState of each of these tasks still stored, in one read (a few for very many ids)."""
 
     async def relay_changes(self, events: TaskEvents) -> None:
         """Publish on `events`, forever, the changes other processes write; return at once if it cannot."""
