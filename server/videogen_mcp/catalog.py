@@ -104,6 +104,8 @@ class Offering:
     #: The boolean field switching native audio; None: no audio. Always sent where it exists.
     sound_field: str | None = None
     forbidden: tuple[Forbidden, ...] = ()
+    #: A preview that answers to every model id (not the model itself): left out where the models are named.
+    preview: bool = False
 
     @property
     def end_image(self) -> bool:
@@ -205,7 +207,7 @@ OFFERINGS: tuple[Offering, ...] = (
     *(
         _offer("local", model, "camera-move", pricing=free(spec.durations),
                typical_seconds={d: LOCAL_SECONDS_PER_VIDEO_SECOND * d for d in spec.durations},
-               end_image_field="end_image")
+               end_image_field="end_image", preview=True)
         for model, spec in MODELS.items()
     ),
 )

@@ -53,7 +53,7 @@ def durations_text(durations: Iterable[int]) -> str:
 
 def _models_with(capability: str) -> str:
     return ", ".join(dict.fromkeys(o.model.id for o in OFFERINGS
-                                   if getattr(o, capability) and o.provider != "local"))
+                                   if getattr(o, capability) and not o.preview))
 
 
 def check_task_arguments(**arguments: object) -> None:
