@@ -1,6 +1,6 @@
 """The real PostgreSQL the tests use: VIDEOGEN_TEST_DATABASE_URL (default the local trust-auth server), one fresh
-database per test (or module), dropped after. With no server answering, the tests skip, saying why; with
-VIDEOGEN_REQUIRE_POSTGRES=1 (as .ci/run sets) they fail instead."""
+database per test (or module), dropped after. With no server answering, the tests skip, saying why; under
+.ci/run (VIDEOGEN_CI=1) they fail instead."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
-import pytest
+from tests.support.ci import unavailable
 
 URL = os.environ.get("VIDEOGEN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -20,16 +20,14 @@ def with_database(url: str, name: str) -> str:
 
 
 def require_postgres() -> None:
-    """Skip (or, under VIDEOGEN_REQUIRE_POSTGRES=1, fail) when no PostgreSQL answers at URL."""
+    """Skip (or, under .ci/run, fail) when no PostgreSQL answers at URL."""
     import psycopg
 
     try:
         psycopg.connect(URL, connect_timeout=3).close()
     except psycopg.Error as exc:
         reason = f"no PostgreSQL answers at VIDEOGEN_TEST_DATABASE_URL ({type(exc).__name__})"
-        if os.environ.get("VIDEOGEN_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason + " and VIDEOGEN_REQUIRE_POSTGRES=1")
-        pytest.skip(reason)
+        unavailable(reason)
 
 
 @contextmanager

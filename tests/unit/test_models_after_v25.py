@@ -195,7 +195,8 @@ def test_durations_read_as_a_person_would_say_them(values, text):
 
 
 def test_local_render_has_the_requested_length_and_ends_on_the_end_frame(tmp_path):
-    av = pytest.importorskip("av")
+    import av  # the dev extra installs it: never a reason to skip
+
     from videogen_mcp.render import FPS, render
 
     def solid(colour: tuple[int, int, int]) -> bytes:
