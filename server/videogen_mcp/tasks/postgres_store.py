@@ -28,6 +28,7 @@ from videogen_mcp.errors import ConfigError, StorageError
 from videogen_mcp.http import backoff
 from videogen_mcp.models import TERMINAL_STATUSES, Task
 from videogen_mcp.tasks.events import TaskEvents
+from videogen_mcp.tasks.sql_store import SharedStatements
 from videogen_mcp.tasks.store import (
     COLUMNS,
     SCHEMA_VERSION_TABLE,
@@ -36,7 +37,6 @@ from videogen_mcp.tasks.store import (
     DuplicateTask,
     LeaseState,
     column_value,
-    task_from_row,
 )
 from videogen_mcp.tasks.timing import now_iso
 
@@ -96,7 +96,7 @@ NOW = "extract(epoch from clock_timestamp())"
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 
 
-class PostgresTaskStore:
+class PostgresTaskStore(SharedStatements):
     pushes_changes = True
 
     def __init__(self, url: str, pool: Any, name: str) -> None:
@@ -182,62 +182,6 @@ class PostgresTaskStore:
         rows = await self._query(sql, [seconds, owner, task_ids])
         return set(task_ids) - {row["task_id"] for row in rows}
 
-    async def release(self, owner: str) -> None:
-        await self._execute("UPDATE tasks SET lease_until = 0 WHERE owner = %s", [owner])
-
-    async def update(self, task: Task, owner: str | None = None) -> bool:
-        sets = ", ".join(f"{c} = %s" for c in COLUMNS if c != "task_id")
-        values: list[Any] = [column_value(task, c) for c in COLUMNS if c != "task_id"]
-        values += [task.task_id, list(TERMINAL_STATUSES)]
-        sql = f"UPDATE tasks SET {sets} WHERE task_id = %s AND status <> ALL(%s)"
-        if owner is not None:
-            sql += " AND (owner IS NULL OR owner = %s)"
-            values.append(owner)
-        return await self._execute(sql, values) == 1
-
-    async def get(self, task_id: str) -> Task | None:
-        rows = await self._query("SELECT * FROM tasks WHERE task_id = %s", [task_id])
-        return _task(rows[0]) if rows else None
-
-    async def list(self, status: str | None = None, limit: int = 20) -> list[Task]:
-        where, args = ("WHERE status = %s", [status]) if status else ("", [])
-        rows = await self._query(f"SELECT * FROM tasks {where} ORDER BY seq DESC LIMIT %s", [*args, limit])
-        return [_task(r) for r in rows]
-
-    async def record_ready(self, task_id: str, seconds: float) -> None:
-        await self._execute("UPDATE tasks SET ready_seconds = %s WHERE task_id = %s", [seconds, task_id])
-
-    async def recent_durations(self, provider: str, model: str, duration: int,
-                               limit: int) -> list[tuple[float | None, str]]:
-        sql = ("SELECT ready_seconds, created_at FROM tasks WHERE provider = %s AND model = %s AND duration = %s "
-               "AND (ready_seconds IS NOT NULL OR status IN ('queued', 'processing')) ORDER BY seq DESC LIMIT %s")
-        rows = await self._query(sql, [provider, model, duration, limit])
-        return [(row["ready_seconds"], row["created_at"]) for row in rows]
-
-    async def failed_downloads(self, note_prefix: str) -> list[Task]:
-        sql = ("SELECT * FROM tasks WHERE status = 'completed' AND video_url IS NOT NULL AND video_path IS NULL "
-               "AND substr(error, 1, %s) = %s ORDER BY seq")
-        return [_task(r) for r in await self._query(sql, [len(note_prefix), note_prefix])]
-
-    async def cancel(self, task_id: str, error: str, updated_at: str) -> bool:
-        sql = ("UPDATE tasks SET status = 'cancelled', error = %s, eta_seconds = NULL, updated_at = %s "
-               "WHERE task_id = %s AND status NOT IN ('completed', 'failed')")
-        return await self._execute(sql, [error, updated_at, task_id]) == 1
-
-    async def record_download(self, task_id: str, video_path: str, updated_at: str) -> bool:
-        sql = ("UPDATE tasks SET video_path = %s, error = NULL, updated_at = %s "
-               "WHERE task_id = %s AND status = 'completed' AND video_path IS NULL")
-        return await self._execute(sql, [video_path, updated_at, task_id]) == 1
-
-    async def unfinished(self) -> list[Task]:
-        rows = await self._query("SELECT * FROM tasks WHERE status <> ALL(%s) ORDER BY seq", [list(TERMINAL_STATUSES)])
-        return [_task(r) for r in rows]
-
-    async def unfinished_ids(self) -> list[str]:
-        rows = await self._query("SELECT task_id FROM tasks WHERE status <> ALL(%s) ORDER BY seq",
-                                 [list(TERMINAL_STATUSES)])
-        return [row["task_id"] for row in rows]
-
     async def leases(self, task_ids: list[str]) -> list[LeaseState]:
         sql = (f"SELECT task_id, updated_at, status = ANY(%s) AS finished, (owner IS NULL OR lease_until < {NOW}) "
                "AS free FROM tasks WHERE task_id = ANY(%s)")
@@ -285,12 +229,12 @@ class PostgresTaskStore:
     # -- plumbing ------------------------------------------------------------------------------------
     async def _execute(self, sql: str, args: list[Any]) -> int:
         async with self._cursor() as cur:
-            await cur.execute(sql, args)
+            await cur.execute(_markers(sql), args)
             return cur.rowcount
 
     async def _query(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
         async with self._cursor() as cur:
-            await cur.execute(sql, args)
+            await cur.execute(_markers(sql), args)
             return await cur.fetchall()
 
     @asynccontextmanager
@@ -370,5 +314,6 @@ def _first_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _task(row: dict[str, Any]) -> Task:
-    return task_from_row(row)
+def _markers(sql: str) -> str:
+    """The shared statements' `?` markers as psycopg's `%s` (no statement here has a literal `?` or `%`)."""
+    return sql.replace("?", "%s")

@@ -20,6 +20,7 @@ import anyio
 from videogen_mcp.errors import ConfigError, StorageError, disk_full, is_disk_full
 from videogen_mcp.models import TERMINAL_STATUSES, Task
 from videogen_mcp.tasks.events import TaskEvents
+from videogen_mcp.tasks.sql_store import SharedStatements
 from videogen_mcp.tasks.store import (
     COLUMNS,
     SCHEMA_VERSION_TABLE,
@@ -29,7 +30,6 @@ from videogen_mcp.tasks.store import (
     LeaseState,
     added_column,
     column_value,
-    task_from_row,
 )
 from videogen_mcp.tasks.timing import now_iso
 
@@ -68,7 +68,7 @@ RENEW_CHUNK = 500
 T = TypeVar("T")
 
 
-class SqliteTaskStore:
+class SqliteTaskStore(SharedStatements):
     """One SQLite connection, used by one worker thread at a time; each call is a few short statements."""
 
     pushes_changes = False
@@ -181,71 +181,6 @@ class SqliteTaskStore:
                                 [owner, *chunk]).fetchall()
         return {row["task_id"] for row in rows}
 
-    async def release(self, owner: str) -> None:
-        """Give up every lease of `owner` (a clean shutdown), so a restart takes its tasks at once."""
-        await self._execute("UPDATE tasks SET lease_until = 0 WHERE owner = ?", [owner])
-
-    async def update(self, task: Task, owner: str | None = None) -> bool:
-        """Write the task unless its row is already finished or, given `owner`, leased to someone else."""
-        sets = ", ".join(f"{c} = ?" for c in COLUMNS if c != "task_id")
-        values = [column_value(task, c) for c in COLUMNS if c != "task_id"] + [task.task_id, *TERMINAL_STATUSES]
-        finished = ", ".join("?" * len(TERMINAL_STATUSES))
-        sql = f"UPDATE tasks SET {sets} WHERE task_id = ? AND status NOT IN ({finished})"
-        if owner is not None:
-            sql += " AND (owner IS NULL OR owner = ?)"
-            values.append(owner)
-        return await self._execute(sql, values) == 1
-
-    async def get(self, task_id: str) -> Task | None:
-        rows = await self._query("SELECT * FROM tasks WHERE task_id = ?", [task_id])
-        return _task(rows[0]) if rows else None
-
-    async def list(self, status: str | None = None, limit: int = 20) -> list[Task]:
-        where, args = ("WHERE status = ?", [status]) if status else ("", [])
-        rows = await self._query(f"SELECT * FROM tasks {where} ORDER BY seq DESC LIMIT ?", [*args, limit])
-        return [_task(r) for r in rows]
-
-    async def record_ready(self, task_id: str, seconds: float) -> None:
-        """How long the provider took from our submit until we saw the video ready (to learn typical times)."""
-        await self._execute("UPDATE tasks SET ready_seconds = ? WHERE task_id = ?", [seconds, task_id])
-
-    async def recent_durations(self, provider: str, model: str, duration: int,
-                               limit: int) -> list[tuple[float | None, str]]:
-        """For the newest `limit` tasks of this provider, model and length that finished or still run:
-        (seconds until seen ready or None, created_at)."""
-        sql = ("SELECT ready_seconds, created_at FROM tasks WHERE provider = ? AND model = ? AND duration = ? "
-               "AND (ready_seconds IS NOT NULL OR status IN ('queued', 'processing')) ORDER BY seq DESC LIMIT ?")
-        return [(row[0], row[1]) for row in await self._query(sql, [provider, model, duration, limit])]
-
-    async def failed_downloads(self, note_prefix: str) -> list[Task]:
-        """Completed tasks with a video URL but no file, whose error starts with `note_prefix`."""
-        sql = ("SELECT * FROM tasks WHERE status = 'completed' AND video_url IS NOT NULL AND video_path IS NULL "
-               "AND substr(error, 1, ?) = ? ORDER BY seq")
-        return [_task(r) for r in await self._query(sql, [len(note_prefix), note_prefix])]
-
-    async def cancel(self, task_id: str, error: str, updated_at: str) -> bool:
-        sql = ("UPDATE tasks SET status = 'cancelled', error = ?, eta_seconds = NULL, updated_at = ? "
-               "WHERE task_id = ? AND status NOT IN ('completed', 'failed')")
-        return await self._execute(sql, [error, updated_at, task_id]) == 1
-
-    async def record_download(self, task_id: str, video_path: str, updated_at: str) -> bool:
-        """Set the file of a completed task that had none (and drop the download-failure note)."""
-        sql = ("UPDATE tasks SET video_path = ?, error = NULL, updated_at = ? "
-               "WHERE task_id = ? AND status = 'completed' AND video_path IS NULL")
-        return await self._execute(sql, [video_path, updated_at, task_id]) == 1
-
-    async def unfinished(self) -> list[Task]:
-        marks = ", ".join("?" * len(TERMINAL_STATUSES))
-        rows = await self._query(f"SELECT * FROM tasks WHERE status NOT IN ({marks}) ORDER BY seq",
-                                 list(TERMINAL_STATUSES))
-        return [_task(r) for r in rows]
-
-    async def unfinished_ids(self) -> list[str]:
-        marks = ", ".join("?" * len(TERMINAL_STATUSES))
-        rows = await self._query(f"SELECT task_id FROM tasks WHERE status NOT IN ({marks}) ORDER BY seq",
-                                 list(TERMINAL_STATUSES))
-        return [row[0] for row in rows]
-
     async def leases(self, task_ids: list[str]) -> list[LeaseState]:
         found: list[LeaseState] = []
         for start in range(0, len(task_ids), RENEW_CHUNK):
@@ -320,7 +255,3 @@ def migrate(db: sqlite3.Connection) -> None:
 
 def _columns(db: sqlite3.Connection) -> set[str]:
     return {row[1] for row in db.execute("PRAGMA table_info(tasks)")}
-
-
-def _task(row: sqlite3.Row) -> Task:
-    return task_from_row(row)
