@@ -31,7 +31,6 @@ import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,7 +51,8 @@ sys.path.insert(0, str(ROOT))  # tests.fakes and tests.support: the same fakes a
 from benchmarks.run import call, cpu_seconds, machine, pct, resident_mb, revision, small_png  # noqa: E402
 from tests.fakes import FakeServer  # noqa: E402
 from tests.support.postgres import URL, with_database  # noqa: E402
-from tests.support.servers import SERVER_COMMAND, free_port, wait_for_port  # noqa: E402
+from tests.support.replicas import Replica, http_servers  # noqa: E402
+from tests.support.servers import SERVER_COMMAND  # noqa: E402
 
 PROVIDERS = ("wavespeed", "gptproto", "aimlapi", "myrouter")
 FINISHED = ("completed", "failed", "cancelled")
@@ -80,16 +80,6 @@ class Plan:
 #: Few tasks and short jobs; polls at most every 2 s so a taken-over task is polled soon after its lease lapses.
 QUICK = Plan(replicas=2, tasks=30, samples=12, sample_seconds=(1.5, 4.0), settle=1.0, window=2.0,
              takeover_limit=50.0, kill_after_renewal=False, env={"VIDEOGEN_POLL_MAX_INTERVAL": "2"})
-
-
-@dataclass
-class Replica:
-    url: str
-    proc: subprocess.Popen
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
 
 
 @dataclass
@@ -132,26 +122,11 @@ class Bench:
     @contextmanager
     def serve(self, label: str, count: int, **extra: str) -> Iterator[list[Replica]]:
         """`count` HTTP servers (each its own data dir and log); stopped (SIGTERM) at the end."""
-        started: list[Replica] = []
-        try:
-            for n in range(count):
-                data_dir = self.workdir / f"{label}{n}"
-                data_dir.mkdir()
-                port = free_port()
-                with (data_dir / "server.log").open("w") as log:
-                    proc = subprocess.Popen(
-                        [SERVER_COMMAND, "serve", "--transport", "streamable-http", "--port", str(port)],
-                        env=self.env(data_dir, **extra), stdout=subprocess.DEVNULL, stderr=log)
-                started.append(Replica(f"http://127.0.0.1:{port}/mcp", proc))
-                if not wait_for_port(port, proc):
-                    raise SystemExit(f"{label} {n} exited: {(data_dir / 'server.log').read_text()[-2000:]}")
+        dirs = [self.workdir / f"{label}{n}" for n in range(count)]
+        for data_dir in dirs:
+            data_dir.mkdir()
+        with http_servers([self.env(d, **extra) for d in dirs], self.workdir, label, stop_timeout=20) as started:
             yield started
-        finally:
-            for replica in started:
-                if replica.proc.poll() is None:
-                    replica.proc.terminate()
-            for replica in started:
-                replica.proc.wait(timeout=20)
 
     # --- one setup ---------------------------------------------------------------------------------
     async def measure(self, figures: Figures, replicas: list[Replica], database: str | None) -> None:

@@ -18,28 +18,42 @@ class Replica:
     url: str
     proc: subprocess.Popen
 
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
 
 @contextmanager
-def replicas(fake: FakeServer, tmp_path: Path, database_url: str, count: int, **extra: str) -> Iterator[list[Replica]]:
-    """`count` replicas of `videogen-mcp serve --transport streamable-http` over one database."""
+def http_servers(envs: list[dict[str, str]], log_dir: Path, label: str = "replica",
+                 stop_timeout: float = 10) -> Iterator[list[Replica]]:
+    """One `videogen-mcp serve --transport streamable-http` per environment, each logging to
+    `log_dir/<label><n>.log`; stopped (SIGTERM) at the end."""
     started: list[Replica] = []
     try:
-        for n in range(count):
-            env = server_env(fake, tmp_path / f"replica{n}", VIDEOGEN_DATABASE_URL=database_url,
-                             VIDEOGEN_DOWNLOAD="0", **extra)
-            port = free_port()
-            proc = subprocess.Popen([SERVER_COMMAND, "serve", "--transport", "streamable-http", "--port", str(port)],
-                                    env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"replica{n}.log", "w"))  # noqa: SIM115
+        for n, env in enumerate(envs):
+            port, log = free_port(), log_dir / f"{label}{n}.log"
+            with log.open("w") as stderr:
+                proc = subprocess.Popen([SERVER_COMMAND, "serve", "--transport", "streamable-http", "--port",
+                                         str(port)], env=env, stdout=subprocess.DEVNULL, stderr=stderr)
             started.append(Replica(f"http://127.0.0.1:{port}/mcp", proc))
             if not wait_for_port(port, proc):
-                raise RuntimeError(f"replica {n} exited: {(tmp_path / f'replica{n}.log').read_text()}")
+                raise RuntimeError(f"{label} {n} exited: {log.read_text()[-2000:]}")
         yield started
     finally:
         for replica in started:
             if replica.proc.poll() is None:
                 replica.proc.terminate()
         for replica in started:
-            replica.proc.wait(timeout=10)
+            replica.proc.wait(timeout=stop_timeout)
+
+
+@contextmanager
+def replicas(fake: FakeServer, tmp_path: Path, database_url: str, count: int, **extra: str) -> Iterator[list[Replica]]:
+    """`count` replicas of `videogen-mcp serve --transport streamable-http` over one database."""
+    envs = [server_env(fake, tmp_path / f"replica{n}", VIDEOGEN_DATABASE_URL=database_url, VIDEOGEN_DOWNLOAD="0",
+                       **extra) for n in range(count)]
+    with http_servers(envs, tmp_path) as started:
+        yield started
 
 
 def stderr_of(tmp_path: Path) -> str:
