@@ -9,18 +9,16 @@ import math
 import anyio
 import pytest
 
-from tests.support.rig import FakeAdapter, ago, completed, processing
-from tests.unit.conftest import task
+from tests.support.rig import FakeAdapter, ago, completed, processing, task
+from tests.support.typical import KEY, finish, learned, sqlite_store
 from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.providers.base import PollResult
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.poller import Poller
 from videogen_mcp.tasks.sqlite_store import SqliteTaskStore
-from videogen_mcp.tasks.store import TaskStore
 from videogen_mcp.tasks.timing import POLL_PRICE, SPREAD, PollSchedule, hazard
 from videogen_mcp.tasks.typical import TypicalTimes
 
-KEY = ("wavespeed", "kling-v2.1-i2v-pro", 5)
 CATALOG = typical_seconds(*KEY)  # 210 s
 SCHEDULE = PollSchedule(min_gap=1.0, max_gap=60.0)
 
@@ -30,9 +28,8 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 async def store(tmp_path):
-    opened = SqliteTaskStore(tmp_path / "tasks.db")
-    yield opened
-    await opened.close()
+    async for opened in sqlite_store(tmp_path):
+        yield opened
 
 
 def polls(typical: float, until: float, spread: float = SPREAD) -> list[float]:
@@ -74,18 +71,6 @@ def test_where_the_hazard_barely_moves_the_gap_is_sqrt_of_twice_the_poll_price_o
 def test_a_wider_spread_polls_less_densely_at_the_typical_time_and_more_densely_away_from_it():
     assert SCHEDULE.gap(CATALOG, CATALOG, None, spread=2 * SPREAD) > SCHEDULE.gap(CATALOG, CATALOG, None)
     assert SCHEDULE.gap(0.5 * CATALOG, CATALOG, None, spread=2 * SPREAD) < SCHEDULE.gap(0.5 * CATALOG, CATALOG, None)
-
-
-async def finish(store: TaskStore, times: TypicalTimes, seconds: list[float], prefix: str = "t") -> None:
-    for n, value in enumerate(seconds):
-        await store.insert(task(f"{prefix}{n}", provider=KEY[0], model=KEY[1], duration=KEY[2]), {})
-        await times.observed(*KEY, f"{prefix}{n}", value)
-
-
-async def learned(times: TypicalTimes) -> TypicalTimes:
-    """The estimates refreshed from the store, as the poller does before it plans."""
-    await times.refresh(*KEY)
-    return times
 
 
 async def test_one_finished_task_is_enough_to_learn_from(store):
