@@ -165,7 +165,11 @@ class TaskService:
     # -- read --------------------------------------------------------------------------------
     async def get(self, task_id: str) -> Task:
         check_task_arguments(task_id=task_id)
-        task = await self._store.get(task_id.strip())
+        return await self._read(task_id.strip())
+
+    async def _read(self, task_id: str) -> Task:
+        """The stored task (its id already checked), or TaskNotFound."""
+        task = await self._store.get(task_id)
         if task is None:
             raise TaskNotFound(f"no task has id {task_id!r}; call list_tasks to see the stored tasks")
         return task
@@ -203,7 +207,7 @@ class TaskService:
         """Wait up to `seconds` for the task to finish, reporting rising progress; never polls a provider."""
         check_task_arguments(task_id=task_id, wait_seconds=seconds)
         task_id = task_id.strip()
-        task = await self.get(task_id)
+        task = await self._read(task_id)
         if not task.finished:
             await self._poller.follow(task_id)  # a task another process made (and perhaps left) is followed here too
         if report is None and (task.finished or seconds <= 0):
@@ -213,7 +217,7 @@ class TaskService:
         with self.events.watching(task_id) as next_change:
             while True:
                 changed = next_change()
-                task = await self.get(task_id)
+                task = await self._read(task_id)
                 if report is not None:
                     value, message = await self._progress(task)
                     if value > last:
