@@ -68,3 +68,15 @@ def test_quick_replica_benchmark_prints_every_row_with_a_figure_on_both_backends
             assert re.search(r"\d", row[2]), row  # the SQLite reference
     assert "leased by survivors" in done.stdout and "not all in" not in done.stdout, done.stdout
     assert "none submitted twice: yes" in done.stdout, done.stdout
+
+
+def test_the_poll_schedule_replay_prints_every_band_with_old_new_and_fixed_figures():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "poll_schedule.py"), "--seeds", "1"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if line.startswith("| ") and "band" not in line]
+    assert [cells[0].strip().split()[0] for cells in rows] == ["near", "fast", "fast", "slow", "failures"], done.stdout
+    for cells in rows:
+        assert all(re.search(r"\d+\.\d+ polls", cell) for cell in cells[2:4]), cells

@@ -503,8 +503,8 @@ async def test_a_clean_shutdown_hands_its_leases_back(tmp_path):
 async def test_the_time_a_task_took_is_recorded_for_learning_typical_times(tmp_path):
     async with rig(tmp_path, FakeAdapter([processing(), completed()])) as r:
         done = await follow(r)
-        [(seconds, created)] = await r.store.recent_durations(done.provider, done.model, done.duration, 5)
-    assert 0 <= seconds < 5 and created == done.created_at
+        [(seconds, created, status)] = await r.store.recent_durations(done.provider, done.model, done.duration, 5)
+    assert 0 <= seconds < 5 and created == done.created_at and status == "completed"
 
 
 async def test_a_failing_lease_renewal_is_logged_and_tried_again(tmp_path, monkeypatch, caplog):

@@ -230,7 +230,7 @@ async def test_learning_data_and_download_records(store):
     await store.record_ready("t1", 42.5)
     await store.insert(task("t3", status="queued"), {})
     assert await store.recent_durations("wavespeed", "kling-v2.1-i2v-pro", 5, 5) == [
-        (None, "2026-01-01T00:00:00.000Z"), (42.5, "2026-01-01T00:00:00.000Z")]
+        (None, "2026-01-01T00:00:00.000Z", "queued"), (42.5, "2026-01-01T00:00:00.000Z", "processing")]
     assert [t.task_id for t in await store.failed_downloads("the note")] == ["t2"]
     assert await store.record_download("t2", "/v/t2.mp4", "2026-01-01T00:01:00.000Z")
     assert not await store.record_download("t2", "/v/again.mp4", "2026-01-01T00:02:00.000Z")

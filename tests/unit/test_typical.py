@@ -23,7 +23,7 @@ async def test_the_catalog_time_holds_until_a_task_finished(store):  # issue 13:
     assert (await learned(TypicalTimes(store))).get(*KEY) == typical_seconds(*KEY)
     times = TypicalTimes(store)
     await finish(store, times, [100.0] * (MIN_SAMPLES - 1))
-    assert 100 <= (await learned(times)).get(*KEY) < 110
+    assert 95 <= (await learned(times)).get(*KEY) < 110  # the posterior median, on a grid 5% apart
 
 
 async def test_the_median_of_recent_tasks_replaces_it(store):

@@ -391,9 +391,9 @@ class Poller:
     def _gap(self, task: Task, state: _PollState) -> float:
         schedule = self._schedules[task.provider]
         eta = task.eta_seconds if self._adapters[task.provider].reports_progress else None  # else our own estimate
-        spread = self._typical_times.shape(*_kind(task))[1]
+        known = self._typical_times.estimate(*_kind(task))
         return schedule.gap(elapsed_seconds(task), self.typical(task), eta, state.retry_after, random.random(),
-                            spread=spread, medians=self._typical_times.medians(*_kind(task)))
+                            spread=known.spread, medians=known.medians, fail_weight=known.fail_weight)
 
     async def _wait_for_next_poll(self, task: Task, state: _PollState) -> None:
         """Sleep the schedule's gap; when a task of the same kind finishes far from the expected time
@@ -438,7 +438,10 @@ class Poller:
         if result.status == "completed":
             return await self._complete(task, result.video_url or "")
         if result.status in ("failed", "cancelled"):
-            return await self._save(task, status=result.status, error=result.error, eta_seconds=None)
+            task = await self._save(task, status=result.status, error=result.error, eta_seconds=None)
+            if task.status == "failed":
+                await self._observed(task)  # early failures are learned: they set how often young tasks are probed
+            return task
         return await self._save(task, status=result.status, **await self._progress(task, result))
 
     async def _progress(self, task: Task, result: PollResult) -> dict[str, int | None]:
@@ -463,11 +466,14 @@ class Poller:
         next_poll = schedule.gap(elapsed_seconds(task), self.typical(task), eta)
         return outlook(task, self.typical(task), adapter.reports_progress, next_poll)
 
+    async def _observed(self, task: Task) -> None:
+        """Learn from a task seen ended by its provider; wake the others of its kind to re-plan if that moved."""
+        if await self._typical_times.observed(*_kind(task), task.task_id, elapsed_seconds(task)):
+            self._replans.pop(_kind(task), anyio.Event()).set()
+
     async def _complete(self, task: Task, video_url: str) -> Task:
         done = {"status": "completed", "progress": 100, "video_url": video_url, "eta_seconds": None}
-        if await self._typical_times.observed(task.provider, task.model, task.duration, task.task_id,
-                                              elapsed_seconds(task)):
-            self._replans.pop(_kind(task), anyio.Event()).set()  # wake the others of this kind to re-plan
+        await self._observed(task)
         if self._downloader is None:
             return await self._save(task, **done)
         task = await self._save(task, status="processing", video_url=video_url, progress=99, eta_seconds=None)

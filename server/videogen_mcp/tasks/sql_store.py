@@ -51,13 +51,13 @@ class SharedStatements:
         await self._execute("UPDATE tasks SET ready_seconds = ? WHERE task_id = ?", [seconds, task_id])
 
     async def recent_durations(self, provider: str, model: str, duration: int,
-                               limit: int) -> list[tuple[float | None, str]]:
-        """For the newest `limit` tasks of this provider, model and length that finished or still run:
-        (seconds until seen ready or None, created_at)."""
-        sql = ("SELECT ready_seconds, created_at FROM tasks WHERE provider = ? AND model = ? AND duration = ? "
+                               limit: int) -> list[tuple[float | None, str, str]]:
+        """For the newest `limit` tasks of this provider, model and length that were seen ended (ready, or
+        failed by the provider) or still run: (seconds until seen ended or None, created_at, status)."""
+        sql = ("SELECT ready_seconds, created_at, status FROM tasks WHERE provider = ? AND model = ? AND duration = ? "
                "AND (ready_seconds IS NOT NULL OR status IN ('queued', 'processing')) ORDER BY seq DESC LIMIT ?")
         rows = await self._query(sql, [provider, model, duration, limit])
-        return [(row["ready_seconds"], row["created_at"]) for row in rows]
+        return [(row["ready_seconds"], row["created_at"], row["status"]) for row in rows]
 
     async def failed_downloads(self, note_prefix: str) -> list[Task]:
         """Completed tasks with a video URL but no file, whose error starts with `note_prefix`."""

@@ -119,7 +119,8 @@ class TaskStore(Protocol):
     async def record_ready(self, task_id: str, seconds: float) -> None: ...
 
     async def recent_durations(self, provider: str, model: str, duration: int,
-                               limit: int) -> list[tuple[float | None, str]]: ...
+                               limit: int) -> list[tuple[float | None, str, str]]:
+        """(seconds until seen ended or None while running, created_at, status), newest first."""
 
     async def failed_downloads(self, note_prefix: str) -> list[Task]: ...
 

@@ -82,8 +82,9 @@ def _left(eta: int | None) -> str:
 
 #: The job-length model the gaps come from, a mixture of three log-normals (weight, median, log spread):
 #: early failures (a job the provider accepts, then rejects within seconds: a content filter, a bad image;
-#: the weight is what makes every failure 3-15 s after submit reported within 3 s at this POLL_PRICE),
-FAILURE = (0.2, 10.0, 0.8)
+#: the weight is the prior share, typical.failure_weight learns each kind's: with it, a failure 3-15 s after
+#: submit is reported within about 3 s at this POLL_PRICE),
+FAILURE = (0.2, 8.0, 0.55)
 #: a broad component for a typical time that is wrong by a large factor either way (a fast reseller, a
 #: congested queue; median the typical time), and the body, the rest, around the typical time (SPREAD).
 BROAD_WEIGHT, BROAD_SPREAD = 0.1, 1.0
@@ -98,8 +99,8 @@ APPROACH = 0.3
 JITTER = 0.15
 
 
-#: Equally likely medians of the body (typical.py's posterior over the typical time); empty: the typical time.
-Medians = tuple[float, ...]
+#: Equally likely (median, log spread) pairs of the body (typical.py's posterior); empty: the typical time.
+Medians = tuple[tuple[float, float], ...]
 
 
 @dataclass(frozen=True)
@@ -124,35 +125,38 @@ class PollSchedule:
 
     def gap(
         self, elapsed: float, typical: float, eta: int | None, retry_after: float | None = None, jitter: float = 0.0,
-        spread: float = SPREAD, medians: Medians = (),
+        spread: float = SPREAD, medians: Medians = (), fail_weight: float = FAILURE[0],
     ) -> float:
         """Seconds to wait before the next poll; `jitter` in [0, 1) shortens gaps above the floor. A provider
         ETA can only shorten the gap (to APPROACH times what it says is left)."""
-        gap = self._model_gap(elapsed, typical, spread, medians) if typical > 0 else self.min_gap
+        gap = self._model_gap(elapsed, typical, spread, medians, fail_weight) if typical > 0 else self.min_gap
         if eta is not None:
             gap = min(gap, APPROACH * max(eta, 0))
         gap = min(gap, self.max_gap)
         gap -= (gap - self.min_gap) * JITTER * jitter if gap > self.min_gap else 0.0
         return max(gap, self.min_gap, retry_after or 0.0)
 
-    def _model_gap(self, elapsed: float, typical: float, spread: float, medians: Medians) -> float:
+    def _model_gap(self, elapsed: float, typical: float, spread: float, medians: Medians, fail_weight: float,
+                   ) -> float:
         """The wait until the optimal poll rate sqrt(h / 2 POLL_PRICE), summed from now, reaches one poll
         (rather than sqrt(2 POLL_PRICE / h) at this instant: the hazard climbs fast in the first seconds)."""
         waited = due = 0.0
         while due < 1 and waited < self.max_gap:
-            rate = math.sqrt(hazard(elapsed + waited, typical, spread, medians) / (2 * POLL_PRICE))
+            rate = math.sqrt(hazard(elapsed + waited, typical, spread, medians, fail_weight) / (2 * POLL_PRICE))
             step = min(0.2 / rate, 0.1 * (elapsed + waited) + 0.1, self.max_gap - waited)
             waited, due = waited + step, due + rate * step
         return waited
 
 
-def hazard(elapsed: float, typical: float, spread: float = SPREAD, medians: Medians = ()) -> float:
+def hazard(elapsed: float, typical: float, spread: float = SPREAD, medians: Medians = (),
+           fail_weight: float = FAILURE[0]) -> float:
     """The chance a second that a job still running after `elapsed` s ends now, under the mixture above.
-    With `medians` (equally likely medians of the body, typical.py's posterior), the body is their mixture."""
-    fail_weight, fail_median, fail_spread = FAILURE
+    With `medians` (equally likely (median, spread) pairs of the body, typical.py's posterior), the body is their
+    mixture; `fail_weight` is the early failures' share (typical.failure_weight)."""
+    _, fail_median, fail_spread = FAILURE
     body = 1 - fail_weight - BROAD_WEIGHT
     parts = [(fail_weight, fail_median, fail_spread), (BROAD_WEIGHT, typical, BROAD_SPREAD)]
-    parts += [(body / len(medians), median, spread) for median in medians] or [(body, typical, spread)]
+    parts += [(body / len(medians), median, sigma) for median, sigma in medians] or [(body, typical, spread)]
     t = max(elapsed, 0.1)
     density = survival = 0.0
     for weight, median, sigma in parts:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from statistics import NormalDist
 
 from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.tasks.store import TaskStore
-from videogen_mcp.tasks.timing import BROAD_SPREAD, BROAD_WEIGHT, FAILURE, SPREAD, Medians, parse_time
+from videogen_mcp.tasks.timing import BROAD_SPREAD, FAILURE, SPREAD, Medians, hazard, parse_time
 
 #: Finished tasks needed before the Kaplan-Meier median is used, and how many recent tasks are looked at.
 MIN_SAMPLES, RECENT = 3, 20
@@ -35,14 +36,38 @@ CENSOR_CAP = 4.0
 #: The prior over the log-median: the catalog's time is right (log spread PRIOR_SPREAD_RIGHT) with this chance,
 #: else off by anything (PRIOR_SPREAD). The posterior is computed on GRID log-medians and handed to the schedule
 #: as QUANTILES equally likely medians.
-PRIOR_RIGHT, PRIOR_SPREAD_RIGHT = 0.8, 0.1
+PRIOR_RIGHT, PRIOR_SPREAD_RIGHT = 0.6, 0.1
 GRID, QUANTILES = 161, 9
+#: Log spreads the body may have, with their prior chances, and the share of finished or running tasks
+#: that follow the broad component instead (a task far from the others must not move the estimate alone).
+SPREADS = ((0.1, 0.25), (0.2, 0.5), (0.35, 0.25))
+OUTLIER = 0.05
+#: The early-failure share is learned (failure_weight) from a prior worth this many tasks; a failure seen
+#: this many seconds after submit counts as early; a move by this factor re-plans the tasks in flight.
+FAIL_PRIOR, EARLY_FAILURE, FAIL_REPLAN = 5.0, 30.0, 1.5
 #: Running tasks age, so an estimate that uses them is recomputed after this many seconds.
 CACHE_SECONDS = 5.0
 #: A new estimate this far (factor) from the one in-flight tasks were planned with re-plans them at once.
 REPLAN_FACTOR = 1.25
+#: ... and so does one that makes a job of the finished task's age this much likelier to end now (its peers
+#: started with it are that old: a batch's first finishes make the rest due).
+REPLAN_HAZARD = 1.5
 
 Key = tuple[str, str, int]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What is known of one kind's job lengths: the typical time and the spread around it, equally likely
+    (median, spread) pairs of the body (empty: the typical time alone), and the share of early failures."""
+
+    typical: float
+    spread: float = SPREAD
+    medians: Medians = ()
+    fail_weight: float = FAILURE[0]
+
+    def hazard(self, elapsed: float) -> float:
+        return hazard(elapsed, self.typical, self.spread, self.medians, self.fail_weight)
 _UNIT = NormalDist()
 
 
@@ -54,55 +79,84 @@ class TypicalTimes:
     def __init__(self, store: TaskStore, clock: Callable[[], datetime] | None = None) -> None:
         self._store = store
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._cache: dict[Key, tuple[float, float, Medians, datetime]] = {}
+        self._cache: dict[Key, tuple[Estimate, datetime]] = {}
 
     async def refresh(self, provider: str, model: str, duration: int) -> None:
         """Re-learn this kind's estimate from the store if it is older than CACHE_SECONDS."""
         key, now = (provider, model, duration), self._clock()
         cached = self._cache.get(key)
-        if cached is None or (now - cached[3]).total_seconds() > CACHE_SECONDS:
-            self._cache[key] = (*await self._learn(key, now), now)
+        if cached is None or (now - cached[1]).total_seconds() > CACHE_SECONDS:
+            self._cache[key] = (await self._learn(key, now), now)
 
     def get(self, provider: str, model: str, duration: int) -> float:
-        return self._estimate((provider, model, duration))[0]
+        return self.estimate(provider, model, duration).typical
 
     def shape(self, provider: str, model: str, duration: int) -> tuple[float, float]:
         """The typical time and the log spread to expect around it (timing.PollSchedule's `spread`)."""
-        typical, spread, _, _ = self._estimate((provider, model, duration))
-        return typical, spread
+        estimate = self.estimate(provider, model, duration)
+        return estimate.typical, estimate.spread
 
     def medians(self, provider: str, model: str, duration: int) -> Medians:
-        """Equally likely typical times (timing.PollSchedule's `medians`); empty: only the typical time."""
-        return self._estimate((provider, model, duration))[2]
+        """Equally likely (median, spread) pairs (timing.PollSchedule's `medians`); empty: only the typical time."""
+        return self.estimate(provider, model, duration).medians
 
-    def _estimate(self, key: Key) -> tuple[float, float, Medians, datetime]:
-        return self._cache.get(key) or (typical_seconds(*key), SPREAD, (), self._clock())
+    def estimate(self, provider: str, model: str, duration: int) -> Estimate:
+        """Everything the poll schedule needs about this kind, as last refreshed (else the catalog's)."""
+        cached = self._cache.get((provider, model, duration))
+        return cached[0] if cached else Estimate(typical_seconds(provider, model, duration))
 
     async def observed(self, provider: str, model: str, duration: int, task_id: str, seconds: float) -> bool:
-        """A task was seen ready `seconds` after it was created. True when the typical time (or the posterior's
-        shortest median: a fast finish) moved by more than REPLAN_FACTOR, so tasks in flight should re-plan now."""
-        await self.refresh(provider, model, duration)
-        before = self._estimate((provider, model, duration))
+        """A task was seen ended (ready, or failed by its provider) `seconds` after it was created. True when the
+        estimate moved enough (the typical time or the posterior's shortest median by REPLAN_FACTOR, or the
+        early-failure weight by FAIL_REPLAN) that tasks in flight should re-plan now."""
+        key = (provider, model, duration)
+        await self.refresh(*key)
+        before = self.estimate(*key)
         await self._store.record_ready(task_id, seconds)
-        self._cache.pop((provider, model, duration), None)
-        await self.refresh(provider, model, duration)
-        after = self._estimate((provider, model, duration))
-        pairs = [(before[0], after[0])] + ([(before[2][0], after[2][0])] if before[2] and after[2] else [])
-        return any(abs(math.log(new / old)) > math.log(REPLAN_FACTOR) for old, new in pairs)
+        self._cache.pop(key, None)
+        await self.refresh(*key)
+        after = self.estimate(*key)
+        pairs = [(before.typical, after.typical)]
+        pairs += [(before.medians[0][0], after.medians[0][0])] if before.medians and after.medians else []
+        moved = any(abs(math.log(new / old)) > math.log(REPLAN_FACTOR) for old, new in pairs)
+        denser = after.hazard(seconds) > REPLAN_HAZARD * before.hazard(seconds)  # peers of that age: due sooner
+        return moved or denser or abs(math.log(after.fail_weight / before.fail_weight)) > math.log(FAIL_REPLAN)
 
-    async def _learn(self, key: Key, now: datetime) -> tuple[float, float, Medians]:
+    async def _learn(self, key: Key, now: datetime) -> Estimate:
         catalog = typical_seconds(*key)
         rows = await self._store.recent_durations(*key, RECENT)
-        finished = [seconds for seconds, _ in rows if seconds is not None]
+        finished = [seconds for seconds, _, status in rows if seconds is not None and status != "failed"]
+        failed = [seconds for seconds, _, status in rows if seconds is not None and status == "failed"]
         running = [min((now - parse_time(created)).total_seconds(), CENSOR_CAP * catalog)
-                   for seconds, created in rows if seconds is None]
+                   for seconds, created, _ in rows if seconds is None]
+        fail_weight = failure_weight(failed, len(finished), running)
         median = median_time(finished, running) if len(finished) >= MIN_SAMPLES else None
         if median is not None:
-            return median, predictive_spread(len(finished)), ()
+            return Estimate(median, predictive_spread(len(finished)), (), fail_weight)
         if not finished and not running:
-            return catalog, SPREAD, ()
+            return Estimate(catalog, SPREAD, (), fail_weight)
         medians = posterior_medians(finished, running, catalog)
-        return medians[len(medians) // 2], SPREAD, medians
+        median, spread = medians[len(medians) // 2]
+        return Estimate(median, spread, medians, fail_weight)
+
+
+def failure_weight(failed: list[float], completed: int, running: list[float]) -> float:
+    """The posterior mean of the share of jobs a provider fails within seconds (timing.FAILURE's weight), on a
+    grid, from a Beta prior with that weight as its mean (FAIL_PRIOR tasks' worth): a failure seen before
+    EARLY_FAILURE s counts for it, a completed task or a later failure against it, and a task still running at
+    age a against it by the chance an early failure would have come by then. So the first seconds of a kind
+    that never fails early are probed less once its tasks have outlived them, and failures are learned."""
+    prior, median, spread = FAILURE
+    early = sum(1 for seconds in failed if seconds <= EARLY_FAILURE)
+    late = completed + len(failed) - early
+    reached = [_UNIT.cdf(math.log(max(age, 0.1) / median) / spread) for age in running]
+    total = weighted = 0.0
+    for i in range(1, 100):
+        w = i / 100
+        like = (FAIL_PRIOR * prior - 1 + early) * math.log(w) + (FAIL_PRIOR * (1 - prior) - 1 + late) * math.log(1 - w)
+        like += sum(math.log(1 - w * r) for r in reached)
+        total, weighted = total + math.exp(like), weighted + w * math.exp(like)
+    return weighted / total
 
 
 def predictive_spread(finished: int) -> float:
@@ -126,34 +180,45 @@ def median_time(finished: list[float], running: list[float]) -> float | None:
 
 
 def posterior_medians(finished: list[float], running: list[float], prior: float) -> Medians:
-    """QUANTILES equally likely medians, from the posterior over the log-median on a grid.
+    """QUANTILES equally likely (median, log spread) pairs, from the posterior over both on a grid.
 
     Prior: the catalog's time is right (PRIOR_RIGHT, within PRIOR_SPREAD_RIGHT) or off by anything
-    (PRIOR_SPREAD). A finished time contributes the density of timing.py's body and broad components at it,
-    a running task their chance to run longer than its age: the same model the schedule polls by.
+    (PRIOR_SPREAD); the spread is one of SPREADS. A finished time contributes the density of the body (or,
+    with OUTLIER's share, the broad component) at it, a running task its chance to run longer than its age.
+    Learning the spread matters when many tasks run together: twenty tasks still running at 40 s rule out
+    a 50-s median if times spread by 0.2 around it, not if they spread by 0.1; and a batch whose finishes
+    spread widely is not polled as if the next were due any second.
     """
     centre = math.log(prior)
     grid = [centre + PRIOR_SPREAD * (8 * i / (GRID - 1) - 4) for i in range(GRID)]
     logs = [math.log(max(t, 0.1)) for t in finished]
     ages = [math.log(t) for t in running if t > 0]
-    body = 1 - FAILURE[0] - BROAD_WEIGHT
-    shares = ((body / (1 - FAILURE[0]), SPREAD), (BROAD_WEIGHT / (1 - FAILURE[0]), BROAD_SPREAD))
-    weights = []
+    rows = []
     for mu in grid:
         z = (mu - centre) / PRIOR_SPREAD_RIGHT
         right = PRIOR_RIGHT * math.exp(-z * z / 2) / PRIOR_SPREAD_RIGHT
         z = (mu - centre) / PRIOR_SPREAD
-        log_weight = math.log(right + (1 - PRIOR_RIGHT) * math.exp(-z * z / 2) / PRIOR_SPREAD + 1e-300)
-        for x in logs:
-            log_weight += math.log(sum(w * _UNIT.pdf((x - mu) / s) / s for w, s in shares) + 1e-300)
-        for age in ages:
-            log_weight += math.log(sum(w * (1 - _UNIT.cdf((age - mu) / s)) for w, s in shares) + 1e-300)
-        weights.append(log_weight)
-    top = max(weights)
-    weights = [math.exp(w - top) for w in weights]
-    total, cumulative, medians = sum(weights), 0.0, []
-    for mu, weight in zip(grid, weights, strict=True):
-        cumulative += weight / total
+        prior_weight = math.log(right + (1 - PRIOR_RIGHT) * math.exp(-z * z / 2) / PRIOR_SPREAD + 1e-300)
+        rows.append([prior_weight + math.log(share) + _likelihood(mu, spread, logs, ages)
+                     for spread, share in SPREADS])
+    top = max(max(row) for row in rows)
+    rows = [[math.exp(w - top) for w in row] for row in rows]
+    total, cumulative, medians = sum(map(sum, rows)), 0.0, []
+    for mu, row in zip(grid, rows, strict=True):
+        cumulative += sum(row) / total
         while len(medians) < QUANTILES and cumulative >= (len(medians) + 0.5) / QUANTILES:
-            medians.append(math.exp(mu))
+            spread = math.sqrt(sum(w * s * s for w, (s, _) in zip(row, SPREADS, strict=True)) / (sum(row) or 1))
+            medians.append((math.exp(mu), spread or SPREAD))
     return tuple(medians)
+
+
+def _likelihood(mu: float, spread: float, logs: list[float], ages: list[float]) -> float:
+    """Log-likelihood of finished log-times and running log-ages for a body at (mu, spread)."""
+    total = 0.0
+    for x in logs:
+        total += math.log((1 - OUTLIER) * _UNIT.pdf((x - mu) / spread) / spread
+                          + OUTLIER * _UNIT.pdf((x - mu) / BROAD_SPREAD) / BROAD_SPREAD + 1e-300)
+    for age in ages:
+        total += math.log((1 - OUTLIER) * (1 - _UNIT.cdf((age - mu) / spread))
+                          + OUTLIER * (1 - _UNIT.cdf((age - mu) / BROAD_SPREAD)) + 1e-300)
+    return total
