@@ -14,6 +14,7 @@ client, on the server's default poll schedule, next to a bare SDK server with on
 Run from the repository root after `pip install -e '.[dev]'`:
     python benchmarks/run.py           # about 9 minutes (the longest job is 5.5 min)
     python benchmarks/run.py --quick   # about a minute, few short jobs: checks the command, not the figures
+    python benchmarks/run.py --only startup,latency   # just those rows (a few minutes with the full counts)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import time
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,19 @@ class Bench:
                               f"phase took {time.time() - started:.0f} s")
             self.report_detection(outcomes)
             done = next(task for task, _ in outcomes.values() if task["status"] == "completed")
+            async with self.bare() as bare:
+                await self.latency(client, done["task_id"], bare)
+
+    async def latency_only(self) -> None:
+        """get_task latency on one short completed job, without the detection jobs."""
+        for name in PROVIDERS:
+            self.fake.provider(name).job_seconds_for, self.fake.provider(name).job_seconds = None, 1.0
+        async with self.videogen("latency") as (client, _):
+            outcomes, failures = await follow_all(client, {f"{PROVIDERS[0]}|{JOB_MIX[0][0]}|5|latency job": 1.0},
+                                                  self.image)
+            if not outcomes:
+                raise SystemExit(f"the latency job failed: {failures}")
+            ((done, _),) = outcomes.values()
             async with self.bare() as bare:
                 await self.latency(client, done["task_id"], bare)
 
@@ -415,6 +429,14 @@ def small_png(path: Path) -> Path:
     return path
 
 
+def parts_list(text: str) -> tuple[str, ...]:
+    parts = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [part for part in parts if part not in PARTS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown part {unknown[0]!r}; choose from {', '.join(PARTS)}")
+    return parts
+
+
 def machine() -> str:
     model = "unknown CPU"
     with suppress(OSError, StopIteration):
@@ -457,26 +479,36 @@ def breakdown(results: list[tuple[str, float, int, float, int]]) -> str:
     return "\n".join(lines)
 
 
-async def main(plan: Plan, quick: bool) -> None:
+PARTS = ("image", "startup", "detection", "latency", "inflight")
+
+
+async def main(plan: Plan, quick: bool, parts: tuple[str, ...] = PARTS) -> None:
     print(machine(), flush=True)
     command = SERVER_SCRIPT if SERVER_SCRIPT.exists() else "python -m videogen_mcp"
     print(f"server: {command} at {revision()}, default poll schedule"
           f"{'; QUICK mode: few short jobs, figures not representative' if quick else ''}", flush=True)
     with tempfile.TemporaryDirectory(prefix="videogen-bench-") as tmp, FakeServer() as fake:
         bench = Bench(plan, fake, Path(tmp), small_png(Path(tmp) / "photo.png"))
-        bench.image_payload()
-        await bench.startup()
-        await bench.detection_and_latency()
-        await bench.in_flight()
-        await bench.in_flight(busy=True)
+        if "image" in parts:
+            bench.image_payload()
+        if "startup" in parts:
+            await bench.startup()
+        if "detection" in parts:
+            await bench.detection_and_latency()  # measures get_task latency too, on a finished detection job
+        elif "latency" in parts:
+            await bench.latency_only()
+        if "inflight" in parts:
+            await bench.in_flight()
+            await bench.in_flight(busy=True)
         order = ("start-up", "get_task latency p50", "get_task latency p95", "completion detection median",
                  "completion detection p95", "provider status polls", "RSS", "CPU", "")
         bench.rows.sort(key=lambda r: next(i for i, prefix in enumerate(order) if r.metric.startswith(prefix)))
         print()
         print(table(bench.rows))
         print()
-        print(breakdown(bench.breakdown))
-        print()
+        if bench.breakdown:
+            print(breakdown(bench.breakdown))
+            print()
         for note in bench.notes:
             print(f"- {note}")
         if fake.bugs:
@@ -486,5 +518,11 @@ async def main(plan: Plan, quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts and short jobs (a smoke test)")
+    parser.add_argument("--only", type=parts_list, default=PARTS, metavar="PARTS",
+                        help=f"comma-separated parts to run, of {','.join(PARTS)} (default: all)")
+    parser.add_argument("--startup-runs", type=int, help="start-up runs of each server (default 10)")
+    parser.add_argument("--calls", type=int, help="get_task calls measured (default 300)")
     args = parser.parse_args()
-    anyio.run(main, QUICK if args.quick else Plan(), args.quick)
+    plan = QUICK if args.quick else Plan()
+    plan = replace(plan, startup_runs=args.startup_runs or plan.startup_runs, calls=args.calls or plan.calls)
+    anyio.run(main, plan, args.quick, args.only)

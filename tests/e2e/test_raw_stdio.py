@@ -15,8 +15,9 @@ INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
 
 class RawServer:
     def __init__(self, env: dict) -> None:
+        # Unbuffered: select() then readline() on a buffered pipe misses a second line read ahead in one chunk.
         self.proc = subprocess.Popen([SERVER_COMMAND], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL)
+                                     bufsize=0, stderr=subprocess.DEVNULL)
 
     def send(self, line: str) -> None:
         self.proc.stdin.write(line.encode() + b"\n")

@@ -27,8 +27,9 @@ class RawClient:
         self.extensions = extensions
         self.notifications: list[dict] = []
         self._ids = itertools.count(1)
+        # Unbuffered: select() then readline() on a buffered pipe misses a second line read ahead in one chunk.
         self.proc = subprocess.Popen([SERVER_COMMAND], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=stderr or subprocess.DEVNULL)
+                                     bufsize=0, stderr=stderr or subprocess.DEVNULL)
         if era == LEGACY:
             self.request("initialize", {"protocolVersion": LEGACY, "capabilities": {},
                                         "clientInfo": {"name": "raw", "version": "0"}})

@@ -1,4 +1,4 @@
-"""SqliteTaskStore: tasks in SQLite (WAL) at DATA_DIR/tasks.db, worked on a thread so the event loop never waits.
+"""SqliteTaskStore: tasks in SQLite (WAL) at DATA_DIR/tasks.db, worked on its own thread so the event loop never waits.
 
 Processes sharing the data dir notice each other's changes only by re-reading (pushes_changes is False).
 """
@@ -19,6 +19,7 @@ import anyio
 
 from videogen_mcp.errors import ConfigError, StorageError, disk_full, is_disk_full
 from videogen_mcp.models import TERMINAL_STATUSES, Task
+from videogen_mcp.tasks.db_thread import DatabaseThread
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.sql_store import SharedStatements
 from videogen_mcp.tasks.store import (
@@ -69,7 +70,7 @@ T = TypeVar("T")
 
 
 class SqliteTaskStore(SharedStatements):
-    """One SQLite connection, used by one worker thread at a time; each call is a few short statements."""
+    """One SQLite connection, used by the store's one database thread; each call is a few short statements."""
 
     pushes_changes = False
 
@@ -87,7 +88,7 @@ class SqliteTaskStore(SharedStatements):
             reason = getattr(exc, "strerror", None) or str(exc)
             raise ConfigError(f"VIDEOGEN_DATA_DIR: cannot keep the task database at {path} ({reason})") from None
         self._lock = threading.Lock()
-        self._worker = anyio.CapacityLimiter(1)
+        self._thread = DatabaseThread("videogen-sqlite")
 
     @classmethod
     async def open(cls, path: Path) -> SqliteTaskStore:
@@ -98,7 +99,8 @@ class SqliteTaskStore(SharedStatements):
             with self._lock:
                 self._db.close()
 
-        await anyio.to_thread.run_sync(close, limiter=self._worker)
+        await self._thread.run(close)
+        self._thread.stop()
 
     async def insert(self, task: Task, request: dict[str, Any], owner: str | None = None,
                      lease_seconds: float = 0, *, counted_usd: float | None = None,
@@ -204,12 +206,12 @@ class SqliteTaskStore(SharedStatements):
         return await self._run(lambda: self._db.execute(sql, args).fetchall())
 
     async def _run(self, work: Callable[[], T]) -> T:
-        """Do `work` on the connection in the store's one worker thread."""
+        """Do `work` on the connection in the store's database thread."""
         def guarded() -> T:
             with self._using():
                 return work()
 
-        return await anyio.to_thread.run_sync(guarded, limiter=self._worker)
+        return await self._thread.run(guarded)
 
     @contextmanager
     def _using(self) -> Iterator[None]:
