@@ -9,9 +9,12 @@ would go unnoticed until its first task finished.
 Robustness: once MIN_SAMPLES tasks finished and half the recent ones are done, the Kaplan-Meier median
 is used (one outlier cannot move a median), with the spread to expect around it (predictive_spread). Before
 that, a posterior over the median on a grid (posterior_medians): the catalog's time as a prior (right within
-PRIOR_SPREAD_RIGHT with chance PRIOR_RIGHT, else off by anything), finished times contributing timing.py's
-body and broad densities, running tasks their chance to run past their age. The schedule polls by the mixture
-of QUANTILES equally likely medians, so it is dense where the median may be, not only at one best guess.
+PRIOR_SPREAD_RIGHT with chance PRIOR_RIGHT, else off by anything), finished times contributing the body's
+density (or an outlier's), running tasks their chance to run past their age; the body's log spread is learned
+with the median (SPREADS). The schedule polls by the mixture of QUANTILES equally likely (median, spread)
+pairs, so it is dense where the median may be, not only at one best guess. The share of early failures
+(timing.FAILURE) is learned too (failure_weight): failures seen count for it, tasks that outlived their first
+seconds against it.
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ class Estimate:
 
     def hazard(self, elapsed: float) -> float:
         return hazard(elapsed, self.typical, self.spread, self.medians, self.fail_weight)
+
+
 _UNIT = NormalDist()
 
 
@@ -107,8 +112,8 @@ class TypicalTimes:
 
     async def observed(self, provider: str, model: str, duration: int, task_id: str, seconds: float) -> bool:
         """A task was seen ended (ready, or failed by its provider) `seconds` after it was created. True when the
-        estimate moved enough (the typical time or the posterior's shortest median by REPLAN_FACTOR, or the
-        early-failure weight by FAIL_REPLAN) that tasks in flight should re-plan now."""
+        estimate moved enough that tasks in flight should re-plan now: the typical time or the posterior's shortest
+        median by REPLAN_FACTOR, the hazard at that age by REPLAN_HAZARD, or the early-failure share by FAIL_REPLAN."""
         key = (provider, model, duration)
         await self.refresh(*key)
         before = self.estimate(*key)
