@@ -43,7 +43,7 @@ SCHEDULE = PollSchedule(min_gap=1.0, max_gap=60.0)  # WaveSpeed's floor and the 
 ROUND_TRIP = 0.05  # a poll's own latency, added to every detection delay
 FIXED_GAP = 2.0
 BATCH = 20
-SEEDS = tuple(range(1, 17))  # 16 seeds x 2 shapes x 20 jobs = 640 per band: with 3 seeds, ratios moved by 0.1
+SEEDS = tuple(range(1, 33))  # 32 seeds x 2 shapes x 20 jobs = 1,280 per band: with 3 seeds, ratios moved by 0.1
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 

@@ -9,7 +9,7 @@ import pytest
 from tests.support.rig import FakeAdapter, ago, processing, put, rig, settled, task
 from tests.support.typical import KEY, finish, learned, sqlite_store
 from videogen_mcp.providers.base import PollResult
-from videogen_mcp.tasks.timing import FAILURE
+from videogen_mcp.tasks.timing import BULK_FROM, BULK_GAP, FAILURE, PollSchedule, body_reached
 from videogen_mcp.tasks.typical import TypicalTimes, failure_weight
 
 pytestmark = pytest.mark.anyio
@@ -72,3 +72,14 @@ async def test_a_failure_reported_by_the_provider_is_recorded_as_one_and_not_as_
 
 def _running(task_id: str, age: float):
     return task(task_id, provider=KEY[0], model=KEY[1], duration=KEY[2], status="processing", created_at=ago(age))
+
+
+def test_where_the_body_has_begun_to_end_no_gap_exceeds_the_bulk_cap():
+    """A batch still running at 430 s whose body (learned) is around 500 s: the sqrt rule alone waits longer
+    than the bulk's cap, which is what left the first finishers of a slow queue unnoticed for 5-15 s."""
+    schedule = PollSchedule(min_gap=1.0, max_gap=60.0)
+    medians = ((500.0, 0.1),)
+    assert body_reached(430.0, 500.0, 0.1, medians) > BULK_FROM
+    assert schedule.gap(430.0, 500.0, None, medians=medians, fail_weight=0.02) <= BULK_GAP
+    assert schedule.gap(200.0, 500.0, None, medians=medians, fail_weight=0.02) > BULK_GAP  # long before: sqrt rule
+    assert schedule.gap(900.0, 500.0, None, medians=medians, fail_weight=0.02) > BULK_GAP  # far past the bulk too

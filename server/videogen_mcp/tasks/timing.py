@@ -91,6 +91,10 @@ BROAD_WEIGHT, BROAD_SPREAD = 0.1, 1.0
 #: Log spread of generation times around the typical one when it is known: the issue-13 near band, 0.7-1.4x
 #: the typical time, is about +-2 SPREAD (benchmarks/poll_schedule.py).
 SPREAD = 0.2
+#: In the body's bulk (from BULK_FROM to BULK_TO of its jobs ended by a task's age) a gap is at most BULK_GAP s,
+#: or BULK_SHARE of the typical time for long jobs: where jobs are likely to end, the first to end are not left
+#: alone for the many seconds the sqrt rule would give them (they are what sets the p95 of detection).
+BULK_FROM, BULK_TO, BULK_GAP, BULK_SHARE = 0.01, 0.99, 2.9, 0.005
 #: What one poll is worth in seconds of detection delay: gap = sqrt(2 POLL_PRICE / hazard).
 POLL_PRICE = 0.03
 #: With a provider ETA, the gap is at most this fraction of what it says is left.
@@ -130,11 +134,28 @@ class PollSchedule:
         """Seconds to wait before the next poll; `jitter` in [0, 1) shortens gaps above the floor. A provider
         ETA can only shorten the gap (to APPROACH times what it says is left)."""
         gap = self._model_gap(elapsed, typical, spread, medians, fail_weight) if typical > 0 else self.min_gap
+        if typical > 0:
+            gap = self._bulk_gap(elapsed, gap, typical, spread, medians)
         if eta is not None:
             gap = min(gap, APPROACH * max(eta, 0))
         gap = min(gap, self.max_gap)
         gap -= (gap - self.min_gap) * JITTER * jitter if gap > self.min_gap else 0.0
         return max(gap, self.min_gap, retry_after or 0.0)
+
+    def _bulk_gap(self, elapsed: float, gap: float, typical: float, spread: float, medians: Medians) -> float:
+        """`gap`, shortened to end at most BULK_GAP s after the body's bulk begins (BULK_FROM of its jobs ended)
+        when that is now or within the gap; beyond the bulk (BULK_TO ended), the sqrt rule alone."""
+        def reached(at: float) -> float:
+            return body_reached(at, typical, spread, medians)
+
+        if reached(elapsed) > BULK_TO or reached(elapsed + gap) < BULK_FROM:
+            return gap
+        start, end = 0.0, gap  # where the bulk begins within the gap (the share only grows with time)
+        while reached(elapsed + start) < BULK_FROM and end - start > 0.1:
+            middle = (start + end) / 2
+            start, end = (middle, end) if reached(elapsed + middle) < BULK_FROM else (start, middle)
+        begins = 0.0 if reached(elapsed) >= BULK_FROM else end
+        return min(gap, begins + max(BULK_GAP, BULK_SHARE * typical))
 
     def _model_gap(self, elapsed: float, typical: float, spread: float, medians: Medians, fail_weight: float,
                    ) -> float:
@@ -146,6 +167,13 @@ class PollSchedule:
             step = min(0.2 / rate, 0.1 * (elapsed + waited) + 0.1, self.max_gap - waited)
             waited, due = waited + step, due + rate * step
         return waited
+
+
+def body_reached(elapsed: float, typical: float, spread: float = SPREAD, medians: Medians = ()) -> float:
+    """The share of the body's jobs (the mixture of `medians`, else the typical time) ended by `elapsed`."""
+    pairs = medians or ((typical, spread),)
+    t = max(elapsed, 0.1)
+    return sum(math.erfc(-math.log(t / median) / (sigma * math.sqrt(2))) / 2 for median, sigma in pairs) / len(pairs)
 
 
 def hazard(elapsed: float, typical: float, spread: float = SPREAD, medians: Medians = (),
