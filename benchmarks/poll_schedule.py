@@ -229,7 +229,7 @@ def summary(results: list[tuple[float, int]]) -> tuple[float, float, float, floa
 
 async def replay_all(seeds: tuple[int, ...]) -> None:
     print(f"catalog typical {TYPICAL:.0f} s; schedule floor {SCHEDULE.min_gap:g} s; batches of {BATCH} started "
-          f"together; job lengths uniform and log-normal over each band, seeds {seeds}; poll round trip "
+          f"together; job lengths uniform and log-normal over each band, seeds {seeds[0]}-{seeds[-1]}; poll round trip "
           f"{ROUND_TRIP} s; each cell: mean / p95 / max delay, polls per task, cost x the fixed 2-s poller's\n")
     print("| band | jobs | original (main 43432bc) | new | fixed 2-s (cost in s x polls) | goal | new meets it |")
     print("|---|---|---|---|---|---|---|")
