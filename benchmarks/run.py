@@ -14,6 +14,7 @@ client, on the server's default poll schedule, next to a bare SDK server with on
 Run from the repository root after `pip install -e '.[dev]'`:
     python benchmarks/run.py           # about 9 minutes (the longest job is 5.5 min)
     python benchmarks/run.py --quick   # about a minute, few short jobs: checks the command, not the figures
+    python benchmarks/run.py --in-flight   # only the 1,000-tasks-in-flight RSS and CPU rows (about 3 minutes)
 """
 
 from __future__ import annotations
@@ -457,16 +458,17 @@ def breakdown(results: list[tuple[str, float, int, float, int]]) -> str:
     return "\n".join(lines)
 
 
-async def main(plan: Plan, quick: bool) -> None:
+async def main(plan: Plan, quick: bool, only_in_flight: bool = False) -> None:
     print(machine(), flush=True)
     command = SERVER_SCRIPT if SERVER_SCRIPT.exists() else "python -m videogen_mcp"
     print(f"server: {command} at {revision()}, default poll schedule"
           f"{'; QUICK mode: few short jobs, figures not representative' if quick else ''}", flush=True)
     with tempfile.TemporaryDirectory(prefix="videogen-bench-") as tmp, FakeServer() as fake:
         bench = Bench(plan, fake, Path(tmp), small_png(Path(tmp) / "photo.png"))
-        bench.image_payload()
-        await bench.startup()
-        await bench.detection_and_latency()
+        if not only_in_flight:
+            bench.image_payload()
+            await bench.startup()
+            await bench.detection_and_latency()
         await bench.in_flight()
         await bench.in_flight(busy=True)
         order = ("start-up", "get_task latency p50", "get_task latency p95", "completion detection median",
@@ -475,8 +477,9 @@ async def main(plan: Plan, quick: bool) -> None:
         print()
         print(table(bench.rows))
         print()
-        print(breakdown(bench.breakdown))
-        print()
+        if bench.breakdown:
+            print(breakdown(bench.breakdown))
+            print()
         for note in bench.notes:
             print(f"- {note}")
         if fake.bugs:
@@ -486,5 +489,7 @@ async def main(plan: Plan, quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts and short jobs (a smoke test)")
+    parser.add_argument("--in-flight", action="store_true",
+                        help="only the RSS and CPU of a server following many unfinished tasks")
     args = parser.parse_args()
-    anyio.run(main, QUICK if args.quick else Plan(), args.quick)
+    anyio.run(main, QUICK if args.quick else Plan(), args.quick, args.in_flight)
