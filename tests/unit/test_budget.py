@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from videogen_mcp.tasks.budget import RequestBudget
+from videogen_mcp.tasks.budget import RequestBudget, on_grid
 
 pytestmark = pytest.mark.anyio
 
@@ -51,3 +51,26 @@ async def test_no_budget_never_waits(clock, rate):
     for _ in range(100):
         await budget.wait()
     assert now[0] == before
+
+
+async def test_a_request_that_waits_goes_on_the_spacing_grid_so_budgets_at_one_rate_release_together(clock):
+    now = clock
+    now[0] = 1000.03
+    first, second = RequestBudget(20.0), RequestBudget(20.0)
+    await first.wait()  # under budget: at once, off the grid
+    assert now[0] == pytest.approx(1000.03)
+    now[0] = 1000.04
+    await second.wait()
+    times = []
+    for budget in (first, second):
+        before = now[0]
+        await budget.wait()
+        times.append(now[0])
+        now[0] = before
+    assert times == pytest.approx([1000.1, 1000.1])  # both at the next multiple of 0.05 past their slot
+
+
+def test_on_grid_keeps_a_multiple_and_moves_anything_else_later():
+    assert on_grid(1000.05, 0.05) == pytest.approx(1000.05)
+    assert on_grid(1000.051, 0.05) == pytest.approx(1000.1)
+    assert on_grid(0.0, 0.05) == 0.0

@@ -20,7 +20,7 @@ from videogen_mcp.images import ImageInput
 from videogen_mcp.models import Failover, Task
 from videogen_mcp.providers import PollResult, Provider, SubmitRequest
 from videogen_mcp.tasks import money
-from videogen_mcp.tasks.budget import RequestBudget
+from videogen_mcp.tasks.budget import RequestBudget, on_grid
 from videogen_mcp.tasks.downloader import Downloader, DownloadFailed
 from videogen_mcp.tasks.events import TaskEvents
 from videogen_mcp.tasks.loops import run_every
@@ -59,6 +59,10 @@ RELEASE_TIMEOUT = 3.0
 #: How often the store is scanned for unfinished tasks nobody here follows (made, or handed back at a clean
 #: stop, by another process): a released task is polled here within about this long. One indexed read of ids.
 RESCAN_INTERVAL = 1.0
+#: A task's next poll waits for the next multiple of this many seconds on the event loop's clock after the
+#: schedule's time, so tasks due within the same tick share one wake-up of the process (waking from idle
+#: costs more CPU than the poll itself). The default poll budget's spacing (1 / DEFAULT_POLL_BUDGET).
+WAKE_TICK = 0.05
 INTERRUPTED = (
     "the server stopped while submitting this task, so whether the provider received it is unknown; "
     "check the provider's dashboard before submitting again"
@@ -402,7 +406,8 @@ class Poller:
         while True:
             await self._typical_times.refresh(task.provider, task.model, task.duration)
             replan = self._replans.setdefault(_kind(task), anyio.Event())
-            with anyio.move_on_after(max(0.0, last_poll + self._gap(task, state) - anyio.current_time())):
+            due = on_grid(last_poll + self._gap(task, state), WAKE_TICK)
+            with anyio.move_on_after(max(0.0, due - anyio.current_time())):
                 await replan.wait()
                 continue
             return
