@@ -119,9 +119,11 @@ class PollSchedule:
     the failures make it high in the first seconds (a few cheap early probes: a rejection is reported
     within ~3 s), the body makes it high around the typical time (polls at about the floor there), and
     the broad component keeps it from vanishing elsewhere, so a job 3x faster or slower than expected
-    is still polled every few seconds (gaps grow about as the square root of the time elapsed). The gap
-    is then held between the floor `min_gap` (VIDEOGEN_POLL_INTERVAL) and `max_gap`, and never under a
-    Retry-After. `spread` is the body's log spread: wider while the typical time is learned from few tasks.
+    is still polled every few seconds (gaps grow about as the square root of the time elapsed). Where the
+    body's jobs are likely to end (its bulk), no gap exceeds BULK_GAP: the sqrt rule alone would leave the
+    first of them, which set the p95 of detection, for many seconds. The gap is then held between the floor
+    `min_gap` (VIDEOGEN_POLL_INTERVAL) and `max_gap`, and never under a Retry-After. `spread` is the body's
+    log spread: wider while the typical time is learned from few tasks.
     """
 
     min_gap: float
@@ -150,11 +152,11 @@ class PollSchedule:
 
         if reached(elapsed) > BULK_TO or reached(elapsed + gap) < BULK_FROM:
             return gap
-        start, end = 0.0, gap  # where the bulk begins within the gap (the share only grows with time)
-        while reached(elapsed + start) < BULK_FROM and end - start > 0.1:
-            middle = (start + end) / 2
-            start, end = (middle, end) if reached(elapsed + middle) < BULK_FROM else (start, middle)
-        begins = 0.0 if reached(elapsed) >= BULK_FROM else end
+        begins, end = 0.0, gap  # where the bulk begins: now, or within the gap (the share only grows with time)
+        while reached(elapsed + begins) < BULK_FROM and end - begins > 0.1:
+            middle = (begins + end) / 2
+            begins, end = (middle, end) if reached(elapsed + middle) < BULK_FROM else (begins, middle)
+        begins = begins if reached(elapsed + begins) >= BULK_FROM else end
         return min(gap, begins + max(BULK_GAP, BULK_SHARE * typical))
 
     def _model_gap(self, elapsed: float, typical: float, spread: float, medians: Medians, fail_weight: float,
