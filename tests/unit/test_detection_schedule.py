@@ -80,18 +80,18 @@ async def test_one_finished_task_is_enough_to_learn_from(store):
     await finish(store, times, [60.0])
     typical = (await learned(times)).get(*KEY)
     assert 60 <= typical <= 80  # near its time, a little toward the catalog's 210 s
-    medians = [median for median, _ in times.medians(*KEY)]  # one task says little: a range of likely medians
+    medians = [median for median, _ in times.estimate(*KEY).medians]  # one task says little: a range of likely medians
     assert min(medians) < 55 and max(medians) > 70
     await finish(store, times, [62.0, 64.0, 61.0], prefix="more")
     assert (await learned(times)).get(*KEY) == 61.0  # most finished: the Kaplan-Meier median
-    assert times.medians(*KEY) == () and times.shape(*KEY)[1] > SPREAD
+    assert times.estimate(*KEY).medians == () and times.estimate(*KEY).spread > SPREAD
 
 
 async def test_after_one_fast_finish_the_next_tasks_are_polled_densely_around_its_time(store):
     times = TypicalTimes(store)
     await finish(store, times, [60.0])
-    typical, spread = (await learned(times)).shape(*KEY)
-    gap = SCHEDULE.gap(60.0, typical, None, spread=spread, medians=times.medians(*KEY))
+    known = (await learned(times)).estimate(*KEY)
+    gap = SCHEDULE.gap(60.0, known.typical, None, spread=known.spread, medians=known.medians)
     assert gap < 3.0
     assert SCHEDULE.gap(60.0, CATALOG, None) > 3 * gap
 

@@ -45,7 +45,7 @@ async def test_widely_spread_finishes_are_learned_as_a_wide_spread(tmp_path):
         async for store in sqlite_store(tmp_path / name):
             times = TypicalTimes(store)
             await finish(store, times, seconds)
-            spreads.append((await learned(times)).shape(*KEY)[1])
+            spreads.append((await learned(times)).estimate(*KEY).spread)
     assert spreads[1] > spreads[0]
 
 

@@ -393,10 +393,14 @@ class Poller:
         return self._typical_times.get(task.provider, task.model, task.duration)
 
     def _gap(self, task: Task, state: _PollState) -> float:
+        return self._planned_gap(task, state.retry_after, random.random())
+
+    def _planned_gap(self, task: Task, retry_after: float | None = None, jitter: float = 0.0) -> float:
+        """The schedule's gap for this task, from everything learned of its kind (the poll plan and the outlook)."""
         schedule = self._schedules[task.provider]
         eta = task.eta_seconds if self._adapters[task.provider].reports_progress else None  # else our own estimate
         known = self._typical_times.estimate(*_kind(task))
-        return schedule.gap(elapsed_seconds(task), self.typical(task), eta, state.retry_after, random.random(),
+        return schedule.gap(elapsed_seconds(task), self.typical(task), eta, retry_after, jitter,
                             spread=known.spread, medians=known.medians, fail_weight=known.fail_weight)
 
     async def _wait_for_next_poll(self, task: Task, state: _PollState) -> None:
@@ -466,10 +470,7 @@ class Poller:
         adapter = self._adapters.get(task.provider)
         if adapter is None:  # a provider not configured here: what the store says is all there is
             return outlook(task, 0.0, True, LEASE_TTL)
-        schedule = self._schedules[task.provider]
-        eta = task.eta_seconds if adapter.reports_progress else None
-        next_poll = schedule.gap(elapsed_seconds(task), self.typical(task), eta)
-        return outlook(task, self.typical(task), adapter.reports_progress, next_poll)
+        return outlook(task, self.typical(task), adapter.reports_progress, self._planned_gap(task))
 
     async def _observed(self, task: Task) -> None:
         """Learn from a task seen ended by its provider; wake the others of its kind to re-plan if that moved."""

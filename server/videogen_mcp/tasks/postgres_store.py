@@ -28,7 +28,7 @@ from videogen_mcp.errors import ConfigError, StorageError
 from videogen_mcp.http import backoff
 from videogen_mcp.models import TERMINAL_STATUSES, Task
 from videogen_mcp.tasks.events import TaskEvents
-from videogen_mcp.tasks.sql_store import SharedStatements
+from videogen_mcp.tasks.sql_store import SharedStatements, tasks_table
 from videogen_mcp.tasks.store import (
     COLUMNS,
     SCHEMA_VERSION_TABLE,
@@ -46,23 +46,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "videogen_tasks"
 #: Numbered migrations, the same numbers as sqlite_store.MIGRATIONS: adding a column is one line in each.
 MIGRATIONS: dict[int, str | tuple[str, ...]] = {
-    1: ("""CREATE TABLE IF NOT EXISTS tasks (
-        seq BIGSERIAL PRIMARY KEY,
-        task_id TEXT NOT NULL UNIQUE,
-        status TEXT NOT NULL,
-        provider TEXT NOT NULL,
-        model TEXT NOT NULL,
-        provider_task_id TEXT,
-        progress INTEGER NOT NULL DEFAULT 0,
-        eta_seconds INTEGER,
-        video_url TEXT,
-        video_path TEXT,
-        error TEXT,
-        prompt TEXT NOT NULL,
-        duration INTEGER NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        request TEXT NOT NULL DEFAULT '{}')""",
+    1: (tasks_table("BIGSERIAL PRIMARY KEY"),
         "CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status)",
         f"""CREATE OR REPLACE FUNCTION videogen_task_changed() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN

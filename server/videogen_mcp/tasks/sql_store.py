@@ -12,6 +12,28 @@ from typing import Any
 from videogen_mcp.models import TERMINAL_STATUSES, Task
 from videogen_mcp.tasks.store import COLUMNS, column_value, task_from_row
 
+
+def tasks_table(seq: str) -> str:
+    """Migration 1's table, the same in both backends but for the type of `seq` (the insertion order)."""
+    return f"""CREATE TABLE IF NOT EXISTS tasks (
+        seq {seq},
+        task_id TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        provider_task_id TEXT,
+        progress INTEGER NOT NULL DEFAULT 0,
+        eta_seconds INTEGER,
+        video_url TEXT,
+        video_path TEXT,
+        error TEXT,
+        prompt TEXT NOT NULL,
+        duration INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        request TEXT NOT NULL DEFAULT '{{}}')"""
+
+
 #: `status NOT IN (...)` for the finished statuses, with one marker each.
 UNFINISHED = f"status NOT IN ({', '.join('?' * len(TERMINAL_STATUSES))})"
 

@@ -21,7 +21,7 @@ from videogen_mcp.errors import ConfigError, StorageError, disk_full, is_disk_fu
 from videogen_mcp.models import TERMINAL_STATUSES, Task
 from videogen_mcp.tasks.db_thread import DatabaseThread
 from videogen_mcp.tasks.events import TaskEvents
-from videogen_mcp.tasks.sql_store import SharedStatements
+from videogen_mcp.tasks.sql_store import SharedStatements, tasks_table
 from videogen_mcp.tasks.store import (
     COLUMNS,
     SCHEMA_VERSION_TABLE,
@@ -37,23 +37,7 @@ from videogen_mcp.tasks.timing import now_iso
 #: Numbered migrations, applied in order when a store opens and recorded in schema_version. The same numbers
 #: mean the same change in postgres_store.MIGRATIONS: adding a column is one line in each.
 MIGRATIONS: dict[int, str | tuple[str, ...]] = {
-    1: ("""CREATE TABLE IF NOT EXISTS tasks (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        task_id TEXT NOT NULL UNIQUE,
-        status TEXT NOT NULL,
-        provider TEXT NOT NULL,
-        model TEXT NOT NULL,
-        provider_task_id TEXT,
-        progress INTEGER NOT NULL DEFAULT 0,
-        eta_seconds INTEGER,
-        video_url TEXT,
-        video_path TEXT,
-        error TEXT,
-        prompt TEXT NOT NULL,
-        duration INTEGER NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        request TEXT NOT NULL DEFAULT '{}')""",
+    1: (tasks_table("INTEGER PRIMARY KEY AUTOINCREMENT"),
         "CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status)"),
     2: "ALTER TABLE tasks ADD COLUMN owner TEXT",
     3: "ALTER TABLE tasks ADD COLUMN lease_until REAL NOT NULL DEFAULT 0",

@@ -77,7 +77,7 @@ _UNIT = NormalDist()
 
 
 class TypicalTimes:
-    """Estimates per provider, model and length. Reading one (get, shape) is synchronous and never touches the
+    """Estimates per provider, model and length. Reading one (get, estimate) is synchronous and never touches the
     store: the poller refreshes the estimate of a task's kind before it plans a poll; an estimate not yet
     refreshed is the catalog's."""
 
@@ -95,15 +95,6 @@ class TypicalTimes:
 
     def get(self, provider: str, model: str, duration: int) -> float:
         return self.estimate(provider, model, duration).typical
-
-    def shape(self, provider: str, model: str, duration: int) -> tuple[float, float]:
-        """The typical time and the log spread to expect around it (timing.PollSchedule's `spread`)."""
-        estimate = self.estimate(provider, model, duration)
-        return estimate.typical, estimate.spread
-
-    def medians(self, provider: str, model: str, duration: int) -> Medians:
-        """Equally likely (median, spread) pairs (timing.PollSchedule's `medians`); empty: only the typical time."""
-        return self.estimate(provider, model, duration).medians
 
     def estimate(self, provider: str, model: str, duration: int) -> Estimate:
         """Everything the poll schedule needs about this kind, as last refreshed (else the catalog's)."""
