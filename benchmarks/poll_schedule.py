@@ -84,7 +84,7 @@ class NewSchedule:
         await self.times.refresh(*KEY)  # as Poller._wait_for_next_poll does before each plan
         known = self.times.estimate(*KEY)
         return SCHEDULE.gap(elapsed, known.typical, None, None, jitter, spread=known.spread, medians=known.medians,
-                            fail_weight=known.fail_weight)
+                            fail_weight=known.fail_weight, broad_weight=known.broad_weight)
 
     async def observed(self, task_id: str, seconds: float) -> bool:
         return await self.times.observed(*KEY, task_id, seconds)

@@ -83,8 +83,9 @@ async def test_one_finished_task_is_enough_to_learn_from(store):
     medians = [median for median, _ in times.estimate(*KEY).medians]  # one task says little: a range of likely medians
     assert min(medians) < 55 and max(medians) > 70
     await finish(store, times, [62.0, 64.0, 61.0], prefix="more")
-    assert (await learned(times)).get(*KEY) == 61.0  # most finished: the Kaplan-Meier median
-    assert times.estimate(*KEY).medians == () and times.estimate(*KEY).spread > SPREAD
+    assert 58 <= (await learned(times)).get(*KEY) <= 65  # four tasks: near their median, 61-62 s
+    narrower = [median for median, _ in times.estimate(*KEY).medians]  # and the range of likely medians narrows
+    assert max(narrower) / min(narrower) < 0.75 * max(medians) / min(medians)
 
 
 async def test_after_one_fast_finish_the_next_tasks_are_polled_densely_around_its_time(store):
@@ -99,7 +100,7 @@ async def test_after_one_fast_finish_the_next_tasks_are_polled_densely_around_it
 async def test_one_outlier_among_a_few_finished_tasks_does_not_move_the_estimate(store):
     times = TypicalTimes(store)
     await finish(store, times, [100.0, 105.0, 3000.0, 110.0])
-    assert (await learned(times)).get(*KEY) == 105.0
+    assert 100 <= (await learned(times)).get(*KEY) <= 112  # on a grid 5% apart
 
 
 async def test_a_batch_running_far_past_the_catalog_time_raises_the_estimate_before_any_finishes(store):

@@ -229,14 +229,18 @@ async def test_learning_data_and_download_records(store):
     await store.insert(task("t2", status="completed", video_url="https://cdn/v.mp4", error="the note: x"), {})
     await store.record_ready("t1", 42.5)
     await store.insert(task("t3", status="queued"), {})
-    assert await store.recent_durations("wavespeed", "kling-v2.1-i2v-pro", 5, 5) == [
-        (None, "2026-01-01T00:00:00.000Z", "queued"), (42.5, "2026-01-01T00:00:00.000Z", "processing")]
+    assert await store.recent_durations("wavespeed", "kling-v2.1-i2v-pro", 5, 5) == [  # ended, then running
+        (42.5, "2026-01-01T00:00:00.000Z", "processing"), (None, "2026-01-01T00:00:00.000Z", "queued")]
     assert [t.task_id for t in await store.failed_downloads("the note")] == ["t2"]
     assert await store.record_download("t2", "/v/t2.mp4", "2026-01-01T00:01:00.000Z")
     assert not await store.record_download("t2", "/v/again.mp4", "2026-01-01T00:02:00.000Z")
     stored = await store.get("t2")
     assert (stored.video_path, stored.error) == ("/v/t2.mp4", None)
     assert await store.unfinished_ids() == ["t1", "t3"]
+    for n in range(3):  # running tasks beyond the limit do not push the ended one out
+        await store.insert(task(f"r{n}", status="processing"), {})
+    durations = await store.recent_durations("wavespeed", "kling-v2.1-i2v-pro", 5, 2)
+    assert [seconds for seconds, _, _ in durations] == [42.5, None, None]
 
 
 #: Every task these tests store is created after this, so all of them count against the budget.

@@ -120,7 +120,8 @@ class TaskStore(Protocol):
 
     async def recent_durations(self, provider: str, model: str, duration: int,
                                limit: int) -> list[tuple[float | None, str, str]]:
-        """(seconds until seen ended or None while running, created_at, status), newest first."""
+        """(seconds until seen ended or None while running, created_at, status): the newest `limit` ended tasks,
+        newest first, then the newest `limit` running ones."""
 
     async def failed_downloads(self, note_prefix: str) -> list[Task]: ...
 

@@ -83,10 +83,11 @@ def _left(eta: int | None) -> str:
 #: The job-length model the gaps come from, a mixture of three log-normals (weight, median, log spread):
 #: early failures (a job the provider accepts, then rejects within seconds: a content filter, a bad image;
 #: the weight is the prior share, typical.failure_weight learns each kind's: with it, a failure 3-15 s after
-#: submit is reported within about 3 s at this POLL_PRICE),
+#: submit is reported within about 3 s at FAIL_PRICE),
 FAILURE = (0.2, 8.0, 0.55)
 #: a broad component for a typical time that is wrong by a large factor either way (a fast reseller, a
-#: congested queue; median the typical time), and the body, the rest, around the typical time (SPREAD).
+#: congested queue; median the typical time; BROAD_WEIGHT is its prior share, typical.broad_weight learns
+#: each kind's), and the body, the rest, around the typical time (SPREAD).
 BROAD_WEIGHT, BROAD_SPREAD = 0.1, 1.0
 #: Log spread of generation times around the typical one when it is known: the issue-13 near band, 0.7-1.4x
 #: the typical time, is about +-2 SPREAD (benchmarks/poll_schedule.py).
@@ -95,8 +96,13 @@ SPREAD = 0.2
 #: or BULK_SHARE of the typical time for long jobs: where jobs are likely to end, the first to end are not left
 #: alone for the many seconds the sqrt rule would give them (they are what sets the p95 of detection).
 BULK_FROM, BULK_TO, BULK_GAP, BULK_SHARE = 0.01, 0.99, 2.9, 0.005
-#: What one poll is worth in seconds of detection delay: gap = sqrt(2 POLL_PRICE / hazard).
-POLL_PRICE = 0.03
+#: What one poll is worth in seconds of detection delay: gap = sqrt(2 price / hazard). FAIL_PRICE for the early
+#: failures' part of the hazard (a rejection is reported within ~3 s, however long the kind's jobs are); for
+#: the rest, POLL_PRICE at a typical time of PRICE_AT s, times (PRICE_AT / typical) ** PRICE_POWER, at most
+#: PRICE_CAP (poll_price): the detection cost, delay x polls, is least when the price is about the delay per
+#: poll, and jobs k times shorter take about k times fewer polls for the same delay.
+FAIL_PRICE = 0.025
+POLL_PRICE, PRICE_AT, PRICE_POWER, PRICE_CAP = 0.025, 210.0, 0.75, 0.1
 #: With a provider ETA, the gap is at most this fraction of what it says is left.
 APPROACH = 0.3
 #: Gaps above the floor are shortened by up to this fraction at random, so tasks started together spread out.
@@ -113,9 +119,10 @@ class PollSchedule:
 
     A poll every g seconds finds a job ending at t about g/2 late, so with n(t) polls a second the expected
     delay is the integral of f/(2n) and the expected polls that of S*n (f the density of job lengths, S the
-    chance a job is still running). Minimising delay + POLL_PRICE x polls (which also minimises their
-    product, the detection cost, for the polls it spends) gives n = sqrt(h / (2 POLL_PRICE)), h = f/S the
-    hazard: gap = sqrt(2 POLL_PRICE / h). The hazard is that of a mixture (FAILURE, BROAD_WEIGHT, SPREAD):
+    chance a job is still running). Minimising delay + price x polls (which also minimises their
+    product, the detection cost, for the polls it spends) gives n = sqrt(h / (2 price)), h = f/S the
+    hazard: gap = sqrt(2 price / h); the price is FAIL_PRICE for the early failures' part of the hazard and
+    poll_price(typical) for the rest. The hazard is that of a mixture (FAILURE, BROAD_WEIGHT, SPREAD):
     the failures make it high in the first seconds (a few cheap early probes: a rejection is reported
     within ~3 s), the body makes it high around the typical time (polls at about the floor there), and
     the broad component keeps it from vanishing elsewhere, so a job 3x faster or slower than expected
@@ -132,10 +139,12 @@ class PollSchedule:
     def gap(
         self, elapsed: float, typical: float, eta: int | None, retry_after: float | None = None, jitter: float = 0.0,
         spread: float = SPREAD, medians: Medians = (), fail_weight: float = FAILURE[0],
+        broad_weight: float = BROAD_WEIGHT,
     ) -> float:
         """Seconds to wait before the next poll; `jitter` in [0, 1) shortens gaps above the floor. A provider
         ETA can only shorten the gap (to APPROACH times what it says is left)."""
-        gap = self._model_gap(elapsed, typical, spread, medians, fail_weight) if typical > 0 else self.min_gap
+        shares = (fail_weight, broad_weight)
+        gap = self._model_gap(elapsed, typical, spread, medians, shares) if typical > 0 else self.min_gap
         if typical > 0:
             gap = self._bulk_gap(elapsed, gap, typical, spread, medians)
         if eta is not None:
@@ -159,13 +168,15 @@ class PollSchedule:
         begins = begins if reached(elapsed + begins) >= BULK_FROM else end
         return min(gap, begins + max(BULK_GAP, BULK_SHARE * typical))
 
-    def _model_gap(self, elapsed: float, typical: float, spread: float, medians: Medians, fail_weight: float,
-                   ) -> float:
-        """The wait until the optimal poll rate sqrt(h / 2 POLL_PRICE), summed from now, reaches one poll
-        (rather than sqrt(2 POLL_PRICE / h) at this instant: the hazard climbs fast in the first seconds)."""
+    def _model_gap(self, elapsed: float, typical: float, spread: float, medians: Medians,
+                   shares: tuple[float, float]) -> float:
+        """The wait until the optimal poll rate sqrt(h / 2 price), summed from now, reaches one poll (rather
+        than sqrt(2 price / h) at this instant: the hazard climbs fast in the first seconds)."""
+        price = poll_price(typical)
         waited = due = 0.0
         while due < 1 and waited < self.max_gap:
-            rate = math.sqrt(hazard(elapsed + waited, typical, spread, medians, fail_weight) / (2 * POLL_PRICE))
+            failing, rest = hazard_parts(elapsed + waited, typical, spread, medians, *shares)
+            rate = max(math.sqrt(failing / (2 * FAIL_PRICE) + rest / (2 * price)), 1e-6)
             step = min(0.2 / rate, 0.1 * (elapsed + waited) + 0.1, self.max_gap - waited)
             waited, due = waited + step, due + rate * step
         return waited
@@ -178,19 +189,32 @@ def body_reached(elapsed: float, typical: float, spread: float = SPREAD, medians
     return sum(math.erfc(-math.log(t / median) / (sigma * math.sqrt(2))) / 2 for median, sigma in pairs) / len(pairs)
 
 
+def poll_price(typical: float) -> float:
+    """What a poll is worth, in seconds of detection delay, for jobs of this typical time (early failures aside)."""
+    return min(PRICE_CAP, POLL_PRICE * (PRICE_AT / max(typical, 1e-9)) ** PRICE_POWER)
+
+
 def hazard(elapsed: float, typical: float, spread: float = SPREAD, medians: Medians = (),
-           fail_weight: float = FAILURE[0]) -> float:
+           fail_weight: float = FAILURE[0], broad_weight: float = BROAD_WEIGHT) -> float:
     """The chance a second that a job still running after `elapsed` s ends now, under the mixture above.
     With `medians` (equally likely (median, spread) pairs of the body, typical.py's posterior), the body is their
-    mixture; `fail_weight` is the early failures' share (typical.failure_weight)."""
+    mixture; `fail_weight` and `broad_weight` are the early failures' and the broad component's shares
+    (typical.failure_weight, typical.broad_weight)."""
+    return max(sum(hazard_parts(elapsed, typical, spread, medians, fail_weight, broad_weight)), 1e-12)
+
+
+def hazard_parts(elapsed: float, typical: float, spread: float, medians: Medians, fail_weight: float,
+                 broad_weight: float) -> tuple[float, float]:
+    """The hazard (see `hazard`) as the early failures' part and the rest's."""
     _, fail_median, fail_spread = FAILURE
-    body = 1 - fail_weight - BROAD_WEIGHT
-    parts = [(fail_weight, fail_median, fail_spread), (BROAD_WEIGHT, typical, BROAD_SPREAD)]
+    body = 1 - fail_weight - broad_weight
+    parts = [(fail_weight, fail_median, fail_spread), (broad_weight, typical, BROAD_SPREAD)]
     parts += [(body / len(medians), median, sigma) for median, sigma in medians] or [(body, typical, spread)]
     t = max(elapsed, 0.1)
-    density = survival = 0.0
+    densities, survival = [], 0.0
     for weight, median, sigma in parts:
         z = math.log(t / median) / sigma
-        density += weight * math.exp(-z * z / 2) / (sigma * t * math.sqrt(2 * math.pi))
+        densities.append(weight * math.exp(-z * z / 2) / (sigma * t * math.sqrt(2 * math.pi)))
         survival += weight * math.erfc(z / math.sqrt(2)) / 2
-    return max(density / max(survival, 1e-300), 1e-12)
+    survival = max(survival, 1e-300)
+    return densities[0] / survival, sum(densities[1:]) / survival

@@ -6,20 +6,21 @@ Tasks still running count too (as "longer than this so far"): otherwise, when ma
 the first few to finish (the fastest) would pass for typical, and a queue slower than the catalog says
 would go unnoticed until its first task finished.
 
-Robustness: once MIN_SAMPLES tasks finished and half the recent ones are done, the Kaplan-Meier median
-is used (one outlier cannot move a median), with the spread to expect around it (predictive_spread). Before
-that, a posterior over the median on a grid (posterior_medians): the catalog's time as a prior (right within
-PRIOR_SPREAD_RIGHT with chance PRIOR_RIGHT, else off by anything), finished times contributing the body's
-density (or an outlier's), running tasks their chance to run past their age; the body's log spread is learned
-with the median (SPREADS). The schedule polls by the mixture of QUANTILES equally likely (median, spread)
-pairs, so it is dense where the median may be, not only at one best guess. The share of early failures
-(timing.FAILURE) is learned too (failure_weight): failures seen count for it, tasks that outlived their first
-seconds against it.
+The estimate is a posterior over the median on a grid (posterior_medians): the catalog's time as a prior
+(right within PRIOR_SPREAD_RIGHT with chance PRIOR_RIGHT, else off by anything), finished times contributing
+the body's density (or, with OUTLIER's share, an outlier's: one outlier cannot move it far), running tasks
+their chance to run past their age; the body's log spread is learned with the median (SPREADS), from the
+first finished task on to the RECENT-th. The schedule polls by the mixture of QUANTILES equally likely
+(median, spread) pairs, so it is dense where the median may be, not only at one best guess. The share of early
+failures (timing.FAILURE) is learned too (failure_weight): failures seen count for it, tasks that outlived
+their first seconds against it; and so is the broad component's (broad_weight): finished tasks that fit the
+body count against it.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,10 +28,10 @@ from statistics import NormalDist
 
 from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.tasks.store import TaskStore
-from videogen_mcp.tasks.timing import BROAD_SPREAD, FAILURE, SPREAD, Medians, hazard, parse_time
+from videogen_mcp.tasks.timing import BROAD_SPREAD, BROAD_WEIGHT, FAILURE, SPREAD, Medians, hazard, parse_time
 
-#: Finished tasks needed before the Kaplan-Meier median is used, and how many recent tasks are looked at.
-MIN_SAMPLES, RECENT = 3, 20
+#: How many recent finished tasks (and, apart, running ones) are looked at.
+RECENT = 20
 #: How far (log sigma) the catalog's time may be off when it is off; times spread around the median by timing.SPREAD.
 PRIOR_SPREAD = 1.0
 #: A running task counts as "longer than its age", its age capped at this many times the catalog's time
@@ -48,6 +49,8 @@ OUTLIER = 0.05
 #: The early-failure share is learned (failure_weight) from a prior worth this many tasks; a failure seen
 #: this many seconds after submit counts as early; a move by this factor re-plans the tasks in flight.
 FAIL_PRIOR, EARLY_FAILURE, FAIL_REPLAN = 5.0, 30.0, 1.5
+#: The broad component's share (timing.BROAD_WEIGHT a priori) is learned from a prior worth this many tasks.
+BROAD_PRIOR = 3.0
 #: Running tasks age, so an estimate that uses them is recomputed after this many seconds.
 CACHE_SECONDS = 5.0
 #: A new estimate this far (factor) from the one in-flight tasks were planned with re-plans them at once.
@@ -62,18 +65,21 @@ Key = tuple[str, str, int]
 @dataclass(frozen=True)
 class Estimate:
     """What is known of one kind's job lengths: the typical time and the spread around it, equally likely
-    (median, spread) pairs of the body (empty: the typical time alone), and the share of early failures."""
+    (median, spread) pairs of the body (empty: the typical time alone), the shares of early failures and of the
+    broad component."""
 
     typical: float
     spread: float = SPREAD
     medians: Medians = ()
     fail_weight: float = FAILURE[0]
+    broad_weight: float = BROAD_WEIGHT
 
     def hazard(self, elapsed: float) -> float:
-        return hazard(elapsed, self.typical, self.spread, self.medians, self.fail_weight)
+        return hazard(elapsed, self.typical, self.spread, self.medians, self.fail_weight, self.broad_weight)
 
 
 _UNIT = NormalDist()
+_ROOT_2, _ROOT_2PI = math.sqrt(2), math.sqrt(2 * math.pi)
 
 
 class TypicalTimes:
@@ -126,14 +132,11 @@ class TypicalTimes:
         running = [min((now - parse_time(created)).total_seconds(), CENSOR_CAP * catalog)
                    for seconds, created, _ in rows if seconds is None]
         fail_weight = failure_weight(failed, len(finished), running)
-        median = median_time(finished, running) if len(finished) >= MIN_SAMPLES else None
-        if median is not None:
-            return Estimate(median, predictive_spread(len(finished)), (), fail_weight)
         if not finished and not running:
             return Estimate(catalog, SPREAD, (), fail_weight)
         medians = posterior_medians(finished, running, catalog)
         median, spread = medians[len(medians) // 2]
-        return Estimate(median, spread, medians, fail_weight)
+        return Estimate(median, spread, medians, fail_weight, broad_weight(finished, medians, median))
 
 
 def failure_weight(failed: list[float], completed: int, running: list[float]) -> float:
@@ -155,24 +158,18 @@ def failure_weight(failed: list[float], completed: int, running: list[float]) ->
     return weighted / total
 
 
-def predictive_spread(finished: int) -> float:
-    """The log spread of the next task's time around a median estimated from `finished` tasks: SPREAD
-    widened by the estimate's own error (SPREAD/sqrt(n)). Before any finished, the catalog's time is taken at
-    its word (timing.py's broad component covers it being wrong)."""
-    return SPREAD * math.sqrt(1 + 1 / finished) if finished else SPREAD
-
-
-def median_time(finished: list[float], running: list[float]) -> float | None:
-    """The Kaplan-Meier median: running tasks only say "longer than this". None while most still run."""
-    at_risk = len(finished) + len(running)
-    survival = 1.0
-    for time, done, in sorted([(t, True) for t in finished] + [(t, False) for t in running]):
-        if done:
-            survival *= 1 - 1 / at_risk
-            if survival <= 0.5:
-                return time
-        at_risk -= 1
-    return None
+def broad_weight(finished: list[float], medians: Medians, typical: float) -> float:
+    """The broad component's share (timing.BROAD_WEIGHT a priori, worth BROAD_PRIOR tasks), one EM step: each
+    finished task counts for it by the chance it came from the broad component rather than the body (the
+    mixture of `medians`). So the hedge against a typical time wrong by a large factor fades as tasks finish
+    where the body says, and stays while they do not."""
+    counted = 0.0
+    for seconds in finished:
+        x = math.log(max(seconds, 0.1))
+        broad = BROAD_WEIGHT * _UNIT.pdf((x - math.log(typical)) / BROAD_SPREAD) / BROAD_SPREAD
+        body = (1 - BROAD_WEIGHT) * sum(_UNIT.pdf((x - math.log(m)) / s) / s for m, s in medians) / len(medians)
+        counted += broad / (broad + body + 1e-300)
+    return (BROAD_PRIOR * BROAD_WEIGHT + counted) / (BROAD_PRIOR + len(finished))
 
 
 def posterior_medians(finished: list[float], running: list[float], prior: float) -> Medians:
@@ -188,7 +185,7 @@ def posterior_medians(finished: list[float], running: list[float], prior: float)
     centre = math.log(prior)
     grid = [centre + PRIOR_SPREAD * (8 * i / (GRID - 1) - 4) for i in range(GRID)]
     logs = [math.log(max(t, 0.1)) for t in finished]
-    ages = [math.log(t) for t in running if t > 0]
+    ages = Counter(round(math.log(t), 2) for t in running if t > 0)  # a batch started together: a few ages
     rows = []
     for mu in grid:
         z = (mu - centre) / PRIOR_SPREAD_RIGHT
@@ -208,13 +205,15 @@ def posterior_medians(finished: list[float], running: list[float], prior: float)
     return tuple(medians)
 
 
-def _likelihood(mu: float, spread: float, logs: list[float], ages: list[float]) -> float:
-    """Log-likelihood of finished log-times and running log-ages for a body at (mu, spread)."""
+def _likelihood(mu: float, spread: float, logs: list[float], ages: Counter[float]) -> float:
+    """Log-likelihood of finished log-times and running log-ages (with how many run at each) for a body at
+    (mu, spread)."""
+    body, broad = (1 - OUTLIER) / (spread * _ROOT_2PI), OUTLIER / (BROAD_SPREAD * _ROOT_2PI)
     total = 0.0
     for x in logs:
-        total += math.log((1 - OUTLIER) * _UNIT.pdf((x - mu) / spread) / spread
-                          + OUTLIER * _UNIT.pdf((x - mu) / BROAD_SPREAD) / BROAD_SPREAD + 1e-300)
-    for age in ages:
-        total += math.log((1 - OUTLIER) * (1 - _UNIT.cdf((age - mu) / spread))
-                          + OUTLIER * (1 - _UNIT.cdf((age - mu) / BROAD_SPREAD)) + 1e-300)
+        z, w = (x - mu) / spread, (x - mu) / BROAD_SPREAD
+        total += math.log(body * math.exp(-z * z / 2) + broad * math.exp(-w * w / 2) + 1e-300)
+    for age, count in ages.items():
+        z, w = (age - mu) / (spread * _ROOT_2), (age - mu) / (BROAD_SPREAD * _ROOT_2)
+        total += count * math.log(((1 - OUTLIER) * math.erfc(z) + OUTLIER * math.erfc(w)) / 2 + 1e-300)
     return total
