@@ -260,12 +260,14 @@ async def replay_all(seeds: tuple[int, ...]) -> None:
 
 def oracle(low: float, high: float, probes: int) -> float:
     """Cost (x the fixed poller's) of the same sqrt rule given the true hazard of jobs uniform on [low, high],
-    with `probes` polls 2.95 s apart from 3 s (what catching a failure at 3-15 s within 3 s takes)."""
+    with `probes` polls 2.95 s apart from 3 s (what catching a failure at 3-15 s within 3 s takes), at the poll
+    price the schedule gives jobs of that band's typical time (timing.poll_price)."""
     lengths = [low + (high - low) * (i + 0.5) / 2000 for i in range(2000)]
     at, times = 0.0, [3 + 2.95 * (i + 1) for i in range(probes)]
+    price = timing.poll_price(math.sqrt(low * high))
     while at < high:
         left = high - at
-        gap = low - at + 0.01 if at < low else max(SCHEDULE.min_gap, math.sqrt(2 * timing.POLL_PRICE * left))
+        gap = low - at + 0.01 if at < low else max(SCHEDULE.min_gap, math.sqrt(2 * price * left))
         at += gap
         times.append(at)
     times.sort()

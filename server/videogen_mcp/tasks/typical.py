@@ -57,7 +57,7 @@ CACHE_SECONDS = 5.0
 REPLAN_FACTOR = 1.25
 #: ... and so does one that makes a job of the finished task's age this much likelier to end now (its peers
 #: started with it are that old: a batch's first finishes make the rest due).
-REPLAN_HAZARD = 1.5
+REPLAN_HAZARD = 1.25
 
 Key = tuple[str, str, int]
 
