@@ -121,6 +121,7 @@ class OldSchedule:
     async def learn(self) -> float:
         now = self.clock()
         rows = await self.store.recent_durations(*KEY, self.RECENT)
+        rows = sorted(rows, key=lambda row: row[1], reverse=True)[:self.RECENT]  # then: the newest RECENT, any state
         finished = [seconds for seconds, _, status in rows if seconds is not None and status != "failed"]
         running = [(now - parse_time(created)).total_seconds() for seconds, created, _ in rows if seconds is None]
         at_risk, survival = len(finished) + len(running), 1.0
