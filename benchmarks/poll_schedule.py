@@ -82,9 +82,7 @@ class NewSchedule:
 
     async def gap(self, elapsed: float, jitter: float) -> float:
         await self.times.refresh(*KEY)  # as Poller._wait_for_next_poll does before each plan
-        known = self.times.estimate(*KEY)
-        return SCHEDULE.gap(elapsed, known.typical, None, None, jitter, spread=known.spread, medians=known.medians,
-                            fail_weight=known.fail_weight, broad_weight=known.broad_weight)
+        return SCHEDULE.planned(elapsed, self.times.estimate(*KEY), None, None, jitter)
 
     async def observed(self, task_id: str, seconds: float) -> bool:
         return await self.times.observed(*KEY, task_id, seconds)

@@ -409,17 +409,17 @@ async def test_a_repeated_adapter_exception_fails_the_task_without_leaking_its_m
 
 
 async def test_a_bug_in_the_poller_itself_is_retried_and_other_tasks_go_on(tmp_path, monkeypatch, caplog):
-    real = Poller.typical
+    real = Poller._planned_gap
     calls = 0
 
-    def buggy_once(self: Poller, task: Task) -> float:
+    def buggy_once(self: Poller, task: Task, *args: object) -> float:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise RuntimeError("a bug outside the adapter")
-        return real(self, task)
+        return real(self, task, *args)
 
-    monkeypatch.setattr(Poller, "typical", buggy_once)
+    monkeypatch.setattr(Poller, "_planned_gap", buggy_once)
     caplog.set_level(logging.ERROR, logger=poller_module.__name__)
     async with rig(tmp_path, FakeAdapter([completed(), completed()])) as r:
         await put(r.store, "t1", status="processing", provider_task_id="job-a")

@@ -400,9 +400,7 @@ class Poller:
         schedule = self._schedules[task.provider]
         eta = task.eta_seconds if self._adapters[task.provider].reports_progress else None  # else our own estimate
         known = self._typical_times.estimate(*_kind(task))
-        return schedule.gap(elapsed_seconds(task), self.typical(task), eta, retry_after, jitter,
-                            spread=known.spread, medians=known.medians, fail_weight=known.fail_weight,
-                            broad_weight=known.broad_weight)
+        return schedule.planned(elapsed_seconds(task), known, eta, retry_after, jitter)
 
     async def _wait_for_next_poll(self, task: Task, state: _PollState) -> None:
         """Sleep the schedule's gap; when a task of the same kind finishes far from the expected time

@@ -77,14 +77,12 @@ class SharedStatements:
         """The newest `limit` tasks of this provider, model and length that were seen ended (ready, or failed by
         the provider), then the newest `limit` still running: (seconds until seen ended or None, created_at,
         status). Apart, so a batch of running tasks never hides what the finished ones taught."""
-        kind = "provider = ? AND model = ? AND duration = ?"
-        ended = await self._query(f"SELECT ready_seconds, created_at, status FROM tasks WHERE {kind} "
-                                  "AND ready_seconds IS NOT NULL ORDER BY seq DESC LIMIT ?",
-                                  [provider, model, duration, limit])
-        running = await self._query(f"SELECT ready_seconds, created_at, status FROM tasks WHERE {kind} "
-                                    "AND ready_seconds IS NULL AND status IN ('queued', 'processing') "
-                                    "ORDER BY seq DESC LIMIT ?", [provider, model, duration, limit])
-        return [(row["ready_seconds"], row["created_at"], row["status"]) for row in [*ended, *running]]
+        rows = []
+        for state in ("ready_seconds IS NOT NULL", "ready_seconds IS NULL AND status IN ('queued', 'processing')"):
+            rows += await self._query("SELECT ready_seconds, created_at, status FROM tasks WHERE provider = ? AND "
+                                      f"model = ? AND duration = ? AND {state} ORDER BY seq DESC LIMIT ?",
+                                      [provider, model, duration, limit])
+        return [(row["ready_seconds"], row["created_at"], row["status"]) for row in rows]
 
     async def failed_downloads(self, note_prefix: str) -> list[Task]:
         """Completed tasks with a video URL but no file, whose error starts with `note_prefix`."""

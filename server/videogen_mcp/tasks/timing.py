@@ -97,7 +97,8 @@ SPREAD = 0.2
 #: alone for the many seconds the sqrt rule would give them (they are what sets the p95 of detection).
 BULK_FROM, BULK_TO, BULK_GAP, BULK_SHARE = 0.01, 0.99, 2.9, 0.005
 #: What one poll is worth in seconds of detection delay: gap = sqrt(2 price / hazard). FAIL_PRICE for the early
-#: failures' part of the hazard (a rejection is reported within ~3 s, however long the kind's jobs are); for
+#: failures' part of the hazard (how often young tasks are probed for a rejection depends on the kind's learned
+#: failure share, not on how long its jobs are); for
 #: the rest, POLL_PRICE at a typical time of PRICE_AT s, times (PRICE_AT / typical) ** PRICE_POWER, at most
 #: PRICE_CAP (poll_price): the detection cost, delay x polls, is least when the price is about the delay per
 #: poll, and jobs k times shorter take about k times fewer polls for the same delay.
@@ -111,6 +112,22 @@ JITTER = 0.15
 
 #: Equally likely (median, log spread) pairs of the body (typical.py's posterior); empty: the typical time.
 Medians = tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What is known of one kind's job lengths: the typical time and the spread around it, equally likely
+    (median, spread) pairs of the body (empty: the typical time alone), the shares of early failures and of the
+    broad component."""
+
+    typical: float
+    spread: float = SPREAD
+    medians: Medians = ()
+    fail_weight: float = FAILURE[0]
+    broad_weight: float = BROAD_WEIGHT
+
+    def hazard(self, elapsed: float) -> float:
+        return hazard(elapsed, self.typical, self.spread, self.medians, self.fail_weight, self.broad_weight)
 
 
 @dataclass(frozen=True)
@@ -152,6 +169,12 @@ class PollSchedule:
         gap = min(gap, self.max_gap)
         gap -= (gap - self.min_gap) * JITTER * jitter if gap > self.min_gap else 0.0
         return max(gap, self.min_gap, retry_after or 0.0)
+
+    def planned(self, elapsed: float, known: Estimate, eta: int | None, retry_after: float | None = None,
+                jitter: float = 0.0) -> float:
+        """`gap` from everything learned of the task's kind (typical.TypicalTimes.estimate)."""
+        return self.gap(elapsed, known.typical, eta, retry_after, jitter, spread=known.spread, medians=known.medians,
+                        fail_weight=known.fail_weight, broad_weight=known.broad_weight)
 
     def _bulk_gap(self, elapsed: float, gap: float, typical: float, spread: float, medians: Medians) -> float:
         """`gap`, shortened to end at most BULK_GAP s after the body's bulk begins (BULK_FROM of its jobs ended)

@@ -22,13 +22,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from statistics import NormalDist
 
 from videogen_mcp.catalog import typical_seconds
 from videogen_mcp.tasks.store import TaskStore
-from videogen_mcp.tasks.timing import BROAD_SPREAD, BROAD_WEIGHT, FAILURE, SPREAD, Medians, hazard, parse_time
+from videogen_mcp.tasks.timing import BROAD_SPREAD, BROAD_WEIGHT, FAILURE, SPREAD, Estimate, Medians, parse_time
 
 #: How many recent finished tasks (and, apart, running ones) are looked at.
 RECENT = 20
@@ -60,22 +59,6 @@ REPLAN_FACTOR = 1.25
 REPLAN_HAZARD = 1.25
 
 Key = tuple[str, str, int]
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """What is known of one kind's job lengths: the typical time and the spread around it, equally likely
-    (median, spread) pairs of the body (empty: the typical time alone), the shares of early failures and of the
-    broad component."""
-
-    typical: float
-    spread: float = SPREAD
-    medians: Medians = ()
-    fail_weight: float = FAILURE[0]
-    broad_weight: float = BROAD_WEIGHT
-
-    def hazard(self, elapsed: float) -> float:
-        return hazard(elapsed, self.typical, self.spread, self.medians, self.fail_weight, self.broad_weight)
 
 
 _UNIT = NormalDist()
