@@ -497,6 +497,7 @@ async def test_a_clean_shutdown_hands_its_leases_back(tmp_path):
         await until(lambda: a.adapter.polls)
         assert not await a.store.claim("t1", "someone else", 60)
         await a.poller.release()
+        await anyio.sleep(3 * poller_module.LEASE_TTL)  # renewals fall due meanwhile: none takes the lease back
         assert await a.store.claim("t1", "someone else", 60)
 
 

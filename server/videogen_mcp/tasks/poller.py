@@ -129,6 +129,7 @@ class Poller:
         self._held: dict[str, anyio.CancelScope] = {}
         self._lost: set[str] = set()
         self._renewing = False
+        self._released = False
         self._watched: dict[str, _Watch] = {}
         self._sweeping = False
         self._budgets = {name: RequestBudget(poll_budget if adapter.polls_over_network else None)
@@ -143,7 +144,9 @@ class Poller:
 
     async def release(self) -> None:
         """Clean shutdown: hand this process's leases back so the next start resumes at once (even while the
-        server is being cancelled)."""
+        server is being cancelled). From then on this process neither renews nor takes a lease: a renewal after
+        the hand-back would take the tasks back until that lease lapsed."""
+        self._released = True
         with anyio.CancelScope(shield=True), anyio.move_on_after(RELEASE_TIMEOUT):
             try:
                 await self._store.release(self.owner)
@@ -253,6 +256,8 @@ class Poller:
         (submitting, sleeping through a Retry-After, downloading): only a dead process loses a lease."""
         while True:
             await anyio.sleep(self.lease_ttl / 3)
+            if self._released:
+                return
             try:
                 lost = await self._store.renew(self.owner, self.lease_ttl, list(self._held))
             except Exception:  # a busy or broken database must not stop the server: try again next round
@@ -321,6 +326,8 @@ class Poller:
         return task.provider_task_id is not None and not task.finished
 
     async def _claim(self, task: Task) -> bool:
+        if self._released:
+            return False
         return await self._store.claim(task.task_id, self.owner, self.lease_ttl)
 
     async def _observe(self, task_id: str) -> Task:
