@@ -501,6 +501,29 @@ async def test_a_clean_shutdown_hands_its_leases_back(tmp_path):
         assert await a.store.claim("t1", "someone else", 60)
 
 
+async def test_a_renewal_under_way_at_shutdown_does_not_take_the_leases_back(tmp_path, monkeypatch):
+    real = SqliteTaskStore.renew
+    started, renewed = anyio.Event(), anyio.Event()
+
+    async def slow(self: SqliteTaskStore, *args: Any) -> set[str]:  # as on a pooled store: its write lands later
+        started.set()
+        await anyio.sleep(0.2)
+        try:
+            return await real(self, *args)
+        finally:
+            renewed.set()
+
+    monkeypatch.setattr(SqliteTaskStore, "renew", slow)
+    monkeypatch.setattr(poller_module, "LEASE_TTL", 3.0)  # a renewal every second, each good for 3 s
+    async with rig(tmp_path, FakeAdapter([processing()] * 50)) as a:
+        await put(a.store, status="processing", provider_task_id=JOB)
+        await a.poller.follow("t1")
+        await started.wait()
+        await a.poller.release()
+        await renewed.wait()
+        assert await a.store.claim("t1", "someone else", 60)
+
+
 async def test_the_time_a_task_took_is_recorded_for_learning_typical_times(tmp_path):
     async with rig(tmp_path, FakeAdapter([processing(), completed()])) as r:
         done = await follow(r)

@@ -130,6 +130,7 @@ class Poller:
         self._lost: set[str] = set()
         self._renewing = False
         self._released = False
+        self._leasing = anyio.Lock()  # a renewal and the hand-back never overlap (a pooled store runs both at once)
         self._watched: dict[str, _Watch] = {}
         self._sweeping = False
         self._budgets = {name: RequestBudget(poll_budget if adapter.polls_over_network else None)
@@ -149,7 +150,8 @@ class Poller:
         self._released = True
         with anyio.CancelScope(shield=True), anyio.move_on_after(RELEASE_TIMEOUT):
             try:
-                await self._store.release(self.owner)
+                async with self._leasing:  # after a renewal already under way, not before it
+                    await self._store.release(self.owner)
             except StorageError as exc:  # the leases lapse on their own within LEASE_TTL
                 log.warning("could not hand the task leases back: %s", exc)
 
@@ -256,10 +258,11 @@ class Poller:
         (submitting, sleeping through a Retry-After, downloading): only a dead process loses a lease."""
         while True:
             await anyio.sleep(self.lease_ttl / 3)
-            if self._released:
-                return
             try:
-                lost = await self._store.renew(self.owner, self.lease_ttl, list(self._held))
+                async with self._leasing:
+                    if self._released:
+                        return
+                    lost = await self._store.renew(self.owner, self.lease_ttl, list(self._held))
             except Exception:  # a busy or broken database must not stop the server: try again next round
                 log.exception("renewing %d task leases failed; trying again in %.0f s", len(self._held),
                               self.lease_ttl / 3)
