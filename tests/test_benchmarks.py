@@ -77,6 +77,7 @@ def test_the_poll_schedule_replay_prints_every_band_with_old_new_and_fixed_figur
     )
     assert done.returncode == 0, done.stderr[-4000:]
     rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if line.startswith("| ") and "band" not in line]
-    assert [cells[0].strip().split()[0] for cells in rows] == ["near", "fast", "fast", "slow", "failures"], done.stdout
+    labels = [cells[0].strip().split()[0] for cells in rows]
+    assert labels == ["near", "fast", "fast", "slow", "failures", "mixed:"], done.stdout
     for cells in rows:
         assert all(re.search(r"\d+\.\d+ polls", cell) for cell in cells[2:4]), cells
