@@ -25,6 +25,7 @@ import math
 import random
 import statistics
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -151,7 +152,7 @@ class Replay:
         self.planned: dict[str, float] = {}
         self.poll_ages: dict[str, list[float]] = {}  # each task's polls, seconds after its batch started
 
-    async def run(self, lengths: list[float], failing: set[int] = frozenset()) -> list[tuple[float, int]]:
+    async def run(self, lengths: list[float], failing: Collection[int] = ()) -> list[tuple[float, int]]:
         """Submit one job per length now (those at the `failing` indexes end failed); follow all to the end.
         (detection delay, polls) per job."""
         start = self.now
