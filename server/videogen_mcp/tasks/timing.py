@@ -82,8 +82,10 @@ def _left(eta: int | None) -> str:
 
 #: The job-length model the gaps come from, a mixture of three log-normals (weight, median, log spread):
 #: early failures (a job the provider accepts, then rejects within seconds: a content filter, a bad image;
-#: the weight is the prior share, typical.failure_weight learns each kind's: with it, a failure 3-15 s after
-#: submit is reported within about 3 s at FAIL_PRICE),
+#: the weight is the prior share, typical.failure_weight learns each kind's: at that share or above, a failure
+#: 3-15 s after submit is reported within about 3 s at FAIL_PRICE; where most young tasks outlive their first
+#: seconds, the learned share falls and so does the probing: with one job in ten failing, up to 5 s late
+#: (benchmarks/poll_schedule.py)),
 FAILURE = (0.2, 8.0, 0.55)
 #: a broad component for a typical time that is wrong by a large factor either way (a fast reseller, a
 #: congested queue; median the typical time; BROAD_WEIGHT is its prior share, typical.broad_weight learns
@@ -98,10 +100,10 @@ SPREAD = 0.2
 BULK_FROM, BULK_TO, BULK_GAP, BULK_SHARE = 0.01, 0.99, 2.9, 0.005
 #: What one poll is worth in seconds of detection delay: gap = sqrt(2 price / hazard). FAIL_PRICE for the early
 #: failures' part of the hazard (how often young tasks are probed for a rejection depends on the kind's learned
-#: failure share, not on how long its jobs are); for
-#: the rest, POLL_PRICE at a typical time of PRICE_AT s, times (PRICE_AT / typical) ** PRICE_POWER, at most
-#: PRICE_CAP (poll_price): the detection cost, delay x polls, is least when the price is about the delay per
-#: poll, and jobs k times shorter take about k times fewer polls for the same delay.
+#: failure share, not on how long its jobs are); for the rest, POLL_PRICE at a typical time of PRICE_AT s, times
+#: (PRICE_AT / typical) ** PRICE_POWER, at most PRICE_CAP (poll_price): the detection cost, delay x polls, is
+#: least when the price is about the delay per poll, and jobs k times shorter take about k times fewer polls for
+#: the same delay.
 FAIL_PRICE = 0.025
 POLL_PRICE, PRICE_AT, PRICE_POWER, PRICE_CAP = 0.025, 210.0, 0.75, 0.1
 #: With a provider ETA, the gap is at most this fraction of what it says is left.
@@ -141,9 +143,10 @@ class PollSchedule:
     hazard: gap = sqrt(2 price / h); the price is FAIL_PRICE for the early failures' part of the hazard and
     poll_price(typical) for the rest. The hazard is that of a mixture (FAILURE, BROAD_WEIGHT, SPREAD):
     the failures make it high in the first seconds (a few cheap early probes: a rejection is reported
-    within ~3 s), the body makes it high around the typical time (polls at about the floor there), and
-    the broad component keeps it from vanishing elsewhere, so a job 3x faster or slower than expected
-    is still polled every few seconds (gaps grow about as the square root of the time elapsed). Where the
+    within ~3 s while the kind's learned failure share is at its prior or above), the body makes it high
+    around the typical time (polls at about the floor there), and the broad component keeps it from
+    vanishing elsewhere, so a job 3x faster or slower than expected is still polled every few seconds (gaps
+    grow about as the square root of the time elapsed). Where the
     body's jobs are likely to end (its bulk), no gap exceeds BULK_GAP: the sqrt rule alone would leave the
     first of them, which set the p95 of detection, for many seconds. The gap is then held between the floor
     `min_gap` (VIDEOGEN_POLL_INTERVAL) and `max_gap`, and never under a Retry-After. `spread` is the body's
